@@ -1,0 +1,19 @@
+# StoryBot: slim Python, no system ffmpeg or espeak (both ship inside Python wheels).
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
+    STORYBOT_DATA_DIR=/data
+
+RUN useradd --create-home --uid 10001 storybot && mkdir /data && chown storybot /data
+
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY core ./core
+COPY bot ./bot
+RUN pip install .
+
+USER storybot
+VOLUME ["/data"]
+WORKDIR /data
+ENTRYPOINT ["storybot"]
+CMD ["--help"]

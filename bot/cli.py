@@ -1,0 +1,195 @@
+"""Command line: `storybot story|voices` — the offline default works with no key at all."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import shutil
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn
+
+from pydantic import ValidationError
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.text import Text
+
+from bot.render import ProgressView
+from core.config import ProviderChoice, Settings
+from core.errors import CoreError, InvalidRequest
+from core.models import (
+    MAX_SCENES,
+    MAX_THEME_CHARS,
+    Aspect,
+    JobId,
+    StoryRequest,
+    StoryVideo,
+    Style,
+    slugify,
+)
+from core.pipeline import Pipeline, PipelineLimits
+from core.progress import ProgressEvent
+from core.providers import Providers, build_providers
+
+err = Console(stderr=True, highlight=False)
+out = Console(highlight=False)
+
+
+def _error(message: str, label: str = "error") -> None:
+    """One red-labelled line on stderr, never wrapped, user text never read as markup."""
+    err.print(Text.assemble((f"{label}: ", "red"), message), soft_wrap=True)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error in one line, without the usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        _error(f"{message} (see `storybot --help`)")
+        raise SystemExit(2)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="storybot", description="Illustrated, narrated story videos.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    story = commands.add_parser("story", help="make a story video from a theme")
+    story.add_argument("theme", help='what the story is about, e.g. "a cat and a dog"')
+    story.add_argument("--scenes", type=int, help=f"number of scenes, 1 to {MAX_SCENES}")
+    story.add_argument("--aspect", choices=[a.value for a in Aspect], help="frame shape")
+    story.add_argument("--style", choices=[s.value for s in Style], help="art style")
+    story.add_argument("--voice", help="narrator voice (see `storybot voices`)")
+    story.add_argument("--language", help="story language code, e.g. en, fr, es, de")
+    story.add_argument("--out", type=Path, help="output MP4 path (default: THEME.mp4)")
+    story.add_argument("--keep", action="store_true", help="keep the work folder")
+
+    commands.add_parser("voices", help="list the narrator voices of the active back end")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `storybot` script."""
+    args = _parser().parse_args(argv)
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        _error(f"{first['loc'][0]}: {first['msg']}", "configuration error")
+        return 2
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        providers = build_providers(settings)
+    except CoreError as exc:
+        _error(str(exc))
+        return 1
+    match args.command:
+        case "voices":
+            return _voices(providers)
+        case "story":
+            return _story(args, settings, providers)
+    return 2  # unreachable: argparse requires a command
+
+
+def _voices(providers: Providers) -> int:
+    for voice in providers.narrator.voices():
+        out.print(f"{voice.name:<14} {voice.language:<6} {voice.description}")
+    if providers.label == ProviderChoice.OFFLINE:
+        out.print("\nAppend an eSpeak variant for another timbre, e.g. `--voice en-us+f3`.")
+    return 0
+
+
+def _request(args: argparse.Namespace, settings: Settings) -> StoryRequest:
+    if not args.theme.strip():
+        raise InvalidRequest("the theme is empty — say what the story is about")
+    if len(args.theme) > MAX_THEME_CHARS:
+        raise InvalidRequest(f"the theme is longer than {MAX_THEME_CHARS} characters")
+    scenes = settings.scenes if args.scenes is None else args.scenes
+    if not 1 <= scenes <= MAX_SCENES:
+        raise InvalidRequest(f"--scenes must be between 1 and {MAX_SCENES}")
+    try:
+        return StoryRequest(
+            theme=args.theme,
+            scenes=scenes,
+            aspect=args.aspect or settings.aspect,
+            style=args.style or settings.style,
+            voice=args.voice or settings.voice,
+            language=args.language or settings.language,
+        )
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise InvalidRequest(f"{first['loc'][0]}: {first['msg']}") from None
+
+
+def _output_path(args: argparse.Namespace, request: StoryRequest) -> Path:
+    path: Path = args.out or Path(f"{slugify(request.theme)}.mp4")
+    if path.is_dir():
+        path = path / f"{slugify(request.theme)}.mp4"
+    parent = path.parent.resolve()
+    if not parent.is_dir() or not os.access(parent, os.W_OK):
+        raise InvalidRequest(f"cannot write to {path} (no such folder, or no permission)")
+    if path.exists() and not os.access(path, os.W_OK):
+        raise InvalidRequest(f"cannot overwrite {path}")
+    return path
+
+
+def _story(args: argparse.Namespace, settings: Settings, providers: Providers) -> int:
+    pipeline = Pipeline(providers, PipelineLimits.from_settings(settings))
+    try:
+        request = _request(args, settings)
+        destination = _output_path(args, request)
+        pipeline.validate(request)
+    except CoreError as exc:
+        _error(str(exc))
+        return 1
+    backend = providers.label
+    note = " (no key needed; set GEMINI_API_KEY to use Gemini)" if backend == "offline" else ""
+    err.print(f"Back end: [bold]{backend}[/]{note}")
+    job_id = JobId(uuid.uuid4().hex[:12])
+    workdir = settings.jobs_dir / job_id
+    try:
+        result = asyncio.run(_run_with_progress(pipeline, job_id, request, workdir))
+    except CoreError as exc:
+        _error(str(exc))
+        if args.keep:
+            err.print(f"Work files kept in {workdir}")
+        return 1
+    except KeyboardInterrupt:
+        err.print("cancelled")
+        return 130
+    shutil.move(result.video, destination)
+    thumbnail = destination.with_suffix(".jpg")
+    shutil.move(result.thumbnail, thumbnail)
+    if args.keep:
+        err.print(f"Work files kept in {workdir}")
+    else:
+        shutil.rmtree(workdir, ignore_errors=True)
+    out.print(
+        f"{destination}  ({result.duration_s:.1f} s, {result.width}×{result.height}, "
+        f"{len(result.story.scenes)} scenes: “{result.story.title}”)"
+    )
+    for note_line in result.notes:
+        err.print(f"note: {note_line}")
+    return 0
+
+
+async def _run_with_progress(
+    pipeline: Pipeline, job_id: JobId, request: StoryRequest, workdir: Path
+) -> StoryVideo:
+    view = ProgressView()
+    columns = (
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=err, transient=True) as progress:
+        task = progress.add_task("Starting…", total=100)
+
+        async def sink(event: ProgressEvent, /) -> None:
+            view.apply(event)
+            progress.update(task, description=view.text(), completed=view.percent)
+
+        return await pipeline.run(job_id, request, workdir, sink)

@@ -1,0 +1,112 @@
+"""Settings: the only place that reads the environment and `.env`."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from core.models import Aspect, Style
+
+
+class ProviderChoice(StrEnum):
+    """Which back end makes stories: `auto` picks Gemini when credentials exist."""
+
+    AUTO = "auto"
+    GEMINI = "gemini"
+    OFFLINE = "offline"
+
+
+class Settings(BaseSettings):
+    """Every setting of StoryBot, validated at start; `.env.example` explains each one."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True
+    )
+
+    # Back end selection and Google credentials (the services' own well-known names).
+    provider: ProviderChoice = Field(ProviderChoice.AUTO, validation_alias="STORYBOT_PROVIDER")
+    gemini_api_key: SecretStr | None = Field(None, validation_alias="GEMINI_API_KEY")
+    google_api_key: SecretStr | None = Field(None, validation_alias="GOOGLE_API_KEY")
+    use_vertexai: bool = Field(False, validation_alias="GOOGLE_GENAI_USE_VERTEXAI")
+    google_cloud_project: str | None = Field(None, validation_alias="GOOGLE_CLOUD_PROJECT")
+    google_cloud_location: str = Field("us-central1", validation_alias="GOOGLE_CLOUD_LOCATION")
+    gemini_base_url: str | None = Field(None, validation_alias="GEMINI_BASE_URL")
+
+    # Models (current defaults live here and nowhere else).
+    text_model: str = Field("gemini-2.5-flash", validation_alias="STORYBOT_TEXT_MODEL")
+    image_model: str = Field("gemini-2.5-flash-image", validation_alias="STORYBOT_IMAGE_MODEL")
+    tts_model: str = Field("gemini-2.5-flash-preview-tts", validation_alias="STORYBOT_TTS_MODEL")
+
+    # Chat front ends.
+    telegram_bot_token: SecretStr | None = Field(None, validation_alias="TELEGRAM_BOT_TOKEN")
+    telegram_api_base_url: str | None = Field(None, validation_alias="TELEGRAM_API_BASE_URL")
+    telegram_api_file_url: str | None = Field(None, validation_alias="TELEGRAM_API_FILE_URL")
+    discord_bot_token: SecretStr | None = Field(None, validation_alias="DISCORD_BOT_TOKEN")
+    discord_api_base_url: str | None = Field(None, validation_alias="DISCORD_API_BASE_URL")
+    discord_gateway_url: str | None = Field(None, validation_alias="DISCORD_GATEWAY_URL")
+
+    # Storage and story defaults.
+    data_dir: Path = Field(Path("data"), validation_alias="STORYBOT_DATA_DIR")
+    scenes: int = Field(5, ge=1, le=10, validation_alias="STORYBOT_SCENES")
+    aspect: Aspect = Field(Aspect.LANDSCAPE, validation_alias="STORYBOT_ASPECT")
+    style: Style = Field(Style.STORYBOOK, validation_alias="STORYBOT_STYLE")
+    voice: str | None = Field(None, validation_alias="STORYBOT_VOICE")
+    language: str = Field("en", validation_alias="STORYBOT_LANGUAGE")
+
+    # Pipeline limits and video.
+    scene_pause_s: float = Field(0.4, ge=0.0, le=3.0, validation_alias="STORYBOT_SCENE_PAUSE_S")
+    fps: int = Field(24, ge=12, le=60, validation_alias="STORYBOT_FPS")
+    image_concurrency: int = Field(3, ge=1, le=10, validation_alias="STORYBOT_IMAGE_CONCURRENCY")
+    tts_concurrency: int = Field(4, ge=1, le=10, validation_alias="STORYBOT_TTS_CONCURRENCY")
+    text_concurrency: int = Field(4, ge=1, le=10, validation_alias="STORYBOT_TEXT_CONCURRENCY")
+    call_timeout_s: float = Field(120.0, gt=0, validation_alias="STORYBOT_CALL_TIMEOUT_S")
+    retry_budget_s: float = Field(180.0, gt=0, validation_alias="STORYBOT_RETRY_BUDGET_S")
+    log_level: str = Field("INFO", validation_alias="STORYBOT_LOG_LEVEL")
+
+    @field_validator(
+        "gemini_api_key",
+        "google_api_key",
+        "telegram_bot_token",
+        "discord_bot_token",
+        mode="before",
+    )
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        # `.env.example` copied as is leaves `KEY=`; treat that as "not configured".
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator(
+        "gemini_base_url",
+        "google_cloud_project",
+        "telegram_api_base_url",
+        "telegram_api_file_url",
+        "discord_api_base_url",
+        "discord_gateway_url",
+        "voice",
+        mode="before",
+    )
+    @classmethod
+    def _blank_str_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @property
+    def google_key(self) -> SecretStr | None:
+        """The Google API key to use: `GEMINI_API_KEY` wins over `GOOGLE_API_KEY`."""
+        return self.gemini_api_key or self.google_api_key
+
+    @property
+    def active_provider(self) -> ProviderChoice:
+        """The back end `auto` resolves to: Gemini with credentials, offline without."""
+        if self.provider is not ProviderChoice.AUTO:
+            return self.provider
+        if self.google_key is not None or self.use_vertexai:
+            return ProviderChoice.GEMINI
+        return ProviderChoice.OFFLINE
+
+    @property
+    def jobs_dir(self) -> Path:
+        """Where per-job work folders live."""
+        return self.data_dir / "jobs"

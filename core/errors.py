@@ -1,0 +1,66 @@
+"""Error hierarchy of the core; every message here is written for the end user."""
+
+from __future__ import annotations
+
+
+class CoreError(Exception):
+    """Base of every expected failure. Its message is short, plain and safe to show users."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class InvalidRequest(CoreError):
+    """The user's request is malformed or out of range; safe to show."""
+
+
+class ThemeRejected(InvalidRequest):
+    """The theme is unfit for a children's story; safe to show."""
+
+
+class UnsupportedLanguage(InvalidRequest):
+    """The active provider cannot tell a story in the requested language; safe to show."""
+
+
+class ProviderError(CoreError):
+    """A back end (Gemini, offline, …) failed; the message never contains a secret."""
+
+
+class ProviderUnavailable(ProviderError):
+    """Transient: overload, 5xx, timeout or dropped connection, still failing after retries."""
+
+
+class ProviderTimeout(ProviderUnavailable):
+    """A call ran past its time bound; safe to show."""
+
+
+class QuotaExceeded(ProviderError):
+    """The account's quota or rate limit is exhausted; safe to show."""
+
+
+class ContentRejected(ProviderError):
+    """A safety filter blocked the prompt or the result; safe to show."""
+
+
+class ConfigurationError(ProviderError):
+    """Missing or invalid credentials or settings (bad key, unknown project); safe to show."""
+
+
+class ModelNotFound(ConfigurationError):
+    """A configured model name does not exist or is not visible to the key; safe to show."""
+
+
+class RenderError(CoreError):
+    """Video assembly failed (ffmpeg error, unreadable picture or audio); safe to show."""
+
+
+class JobNotFound(CoreError):
+    """No job has that id; safe to show."""
+
+
+class InvalidStory(ProviderError):
+    """The story model's answer stayed malformed after a corrective retry; safe to show."""

@@ -1,0 +1,65 @@
+"""Picture helpers (Pillow): fit any picture to the output frame, make thumbnails."""
+
+from __future__ import annotations
+
+import io
+
+from PIL import Image, ImageFilter, UnidentifiedImageError
+
+from core.errors import RenderError
+
+# Pictures whose aspect ratio is within this factor of the frame's are cropped to fill it;
+# anything further off is shown whole over a blurred, enlarged copy of itself.
+_CROP_TOLERANCE = 1.25
+
+
+def open_picture(data: bytes) -> Image.Image:
+    """Decode picture bytes to RGB, or raise `RenderError`."""
+    try:
+        image = Image.open(io.BytesIO(data))
+        image.load()
+    except (UnidentifiedImageError, OSError) as exc:
+        raise RenderError("a scene picture could not be read") from exc
+    return image.convert("RGB")
+
+
+def fit(image: Image.Image, size: tuple[int, int]) -> Image.Image:
+    """Fit `image` to exactly `size`, never stretching: crop when close, blurred fill otherwise."""
+    width, height = size
+    if image.size == size:
+        return image
+    ratio = (image.width / image.height) / (width / height)
+    cover = _cover(image, size)
+    if 1 / _CROP_TOLERANCE <= ratio <= _CROP_TOLERANCE:
+        return cover
+    background = cover.filter(ImageFilter.GaussianBlur(radius=max(size) // 40))
+    scale = min(width / image.width, height / image.height)
+    inner = image.resize(
+        (max(1, round(image.width * scale)), max(1, round(image.height * scale))),
+        Image.Resampling.LANCZOS,
+    )
+    background.paste(inner, ((width - inner.width) // 2, (height - inner.height) // 2))
+    return background
+
+
+def _cover(image: Image.Image, size: tuple[int, int]) -> Image.Image:
+    width, height = size
+    scale = max(width / image.width, height / image.height)
+    scaled = image.resize(
+        (max(width, round(image.width * scale)), max(height, round(image.height * scale))),
+        Image.Resampling.LANCZOS,
+    )
+    left, top = (scaled.width - width) // 2, (scaled.height - height) // 2
+    return scaled.crop((left, top, left + width, top + height))
+
+
+def thumbnail_jpeg(image: Image.Image, max_side: int = 320, max_bytes: int = 200_000) -> bytes:
+    """A JPEG thumbnail no larger than `max_side` px and `max_bytes` (Telegram's limits)."""
+    thumb = image.copy()
+    thumb.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+    for quality in (85, 70, 50, 30):
+        buffer = io.BytesIO()
+        thumb.save(buffer, "JPEG", quality=quality, optimize=True)
+        if buffer.tell() < max_bytes:
+            return buffer.getvalue()
+    raise RenderError("the thumbnail could not be made small enough")

@@ -1,0 +1,128 @@
+"""Typed progress events emitted by the core and rendered by each front end."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+
+from core.models import JobId, StoryVideo
+
+
+class Stage(StrEnum):
+    """The steps a job goes through, in order."""
+
+    QUEUED = "queued"
+    STORY = "story"
+    PICTURES = "pictures"
+    NARRATION = "narration"
+    ANIMATION = "animation"
+    ASSEMBLY = "assembly"
+    DELIVERY = "delivery"
+
+
+@dataclass(frozen=True, slots=True)
+class Queued:
+    """The job waits for a free worker; `position` 1 is next."""
+
+    job_id: JobId
+    position: int
+
+
+@dataclass(frozen=True, slots=True)
+class StageStarted:
+    """A stage began; `total` is its number of items (scenes), 1 for single-step stages."""
+
+    job_id: JobId
+    stage: Stage
+    total: int
+    percent: int
+
+
+@dataclass(frozen=True, slots=True)
+class StageProgressed:
+    """Item `done` of `total` of a stage finished; `percent` is the whole job's progress."""
+
+    job_id: JobId
+    stage: Stage
+    done: int
+    total: int
+    percent: int
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderWaiting:
+    """A provider asked us to wait (rate limit, overload) and the call is retried later."""
+
+    job_id: JobId
+    provider: str
+    retry_in_s: float
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class JobSucceeded:
+    """The video exists."""
+
+    job_id: JobId
+    result: StoryVideo
+
+
+@dataclass(frozen=True, slots=True)
+class JobFailed:
+    """The job stopped; `reason` is safe to show users."""
+
+    job_id: JobId
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class JobCancelled:
+    """The user or the operator cancelled the job."""
+
+    job_id: JobId
+
+
+ProgressEvent = (
+    Queued
+    | StageStarted
+    | StageProgressed
+    | ProviderWaiting
+    | JobSucceeded
+    | JobFailed
+    | JobCancelled
+)
+
+
+class ProgressSink(Protocol):
+    """Receives every event of a job, in order."""
+
+    async def __call__(self, event: ProgressEvent, /) -> None:
+        """Handle one event; must not block (render, queue or drop)."""
+
+
+async def discard(event: ProgressEvent, /) -> None:
+    """A sink that ignores events."""
+
+
+WaitingReporter = Callable[[str, float, str], Awaitable[None]]
+
+# Set by the pipeline for the duration of a job, so that a provider's retry loop can tell the
+# user why nothing moves without every provider method taking a sink argument.
+_waiting_reporter: ContextVar[WaitingReporter | None] = ContextVar(
+    "waiting_reporter", default=None
+)
+
+
+def set_waiting_reporter(reporter: WaitingReporter | None) -> None:
+    """Route `report_waiting` calls made in this context (and tasks it starts) to `reporter`."""
+    _waiting_reporter.set(reporter)
+
+
+async def report_waiting(provider: str, retry_in_s: float, reason: str) -> None:
+    """Tell the current job's sink that `provider` is being waited for."""
+    reporter = _waiting_reporter.get()
+    if reporter is not None:
+        await reporter(provider, retry_in_s, reason)

@@ -1,0 +1,111 @@
+"""Provider Protocols (story writer, illustrator, narrator, animator) and their selection."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from core.config import ProviderChoice, Settings
+from core.models import Aspect, Scene, Speech, Story, StoryRequest, Style, Voice
+from core.providers.offline import OfflineIllustrator, OfflineNarrator, OfflineStoryWriter
+
+
+class StoryWriter(Protocol):
+    """Writes a story of N scenes for a request."""
+
+    name: str
+
+    def check_language(self, language: str) -> None:
+        """Raise `UnsupportedLanguage` before any work if the language cannot be written."""
+        ...
+
+    async def write(self, request: StoryRequest) -> Story:
+        """Write and validate the story."""
+        ...
+
+    async def soften(self, scene: Scene) -> Scene:
+        """Rephrase a scene whose picture a safety filter refused."""
+        ...
+
+
+class Illustrator(Protocol):
+    """Draws one scene as PNG (or JPEG) bytes, optionally matching a reference picture."""
+
+    name: str
+
+    async def draw(
+        self, scene: Scene, *, style: Style, aspect: Aspect, reference: bytes | None = None
+    ) -> bytes:
+        """Draw the scene in the style and aspect ratio."""
+        ...
+
+
+class Narrator(Protocol):
+    """Speaks one narration line."""
+
+    name: str
+
+    def voices(self) -> list[Voice]:
+        """The voices a user may pick."""
+        ...
+
+    def check_voice(self, voice: str | None, language: str) -> None:
+        """Raise `InvalidRequest` for an unknown voice (before any work starts)."""
+        ...
+
+    async def speak(self, text: str, *, voice: str | None, language: str) -> Speech:
+        """Return the narration as PCM."""
+        ...
+
+
+class Animator(Protocol):
+    """Turns a still into a short MP4 clip."""
+
+    name: str
+
+    async def animate(
+        self, picture: bytes, scene: Scene, *, aspect: Aspect, duration_s: float
+    ) -> bytes:
+        """Return MP4 bytes of about `duration_s` seconds starting on `picture`."""
+        ...
+
+
+@dataclass(slots=True)
+class Providers:
+    """The providers one pipeline uses, and a label saying which back end they are."""
+
+    writer: StoryWriter
+    illustrator: Illustrator
+    narrator: Narrator
+    animator: Animator | None = None
+    label: str = "offline"
+    close: Callable[[], Awaitable[None]] | None = None
+
+    async def aclose(self) -> None:
+        """Close clients held by the providers (the offline ones hold none)."""
+        if self.close is not None:
+            await self.close()
+
+
+def build_providers(settings: Settings) -> Providers:
+    """Pick the back end from settings (`STORYBOT_PROVIDER`, credentials)."""
+    match settings.active_provider:
+        case ProviderChoice.OFFLINE | ProviderChoice.AUTO:
+            return Providers(OfflineStoryWriter(), OfflineIllustrator(), OfflineNarrator())
+        case ProviderChoice.GEMINI:
+            from core.providers.gemini import (  # imported here: the SDK is slow to import
+                GeminiBackend,
+                GeminiIllustrator,
+                GeminiNarrator,
+                GeminiStoryWriter,
+            )
+
+            backend = GeminiBackend(settings)
+            return Providers(
+                GeminiStoryWriter(backend, settings.text_model),
+                GeminiIllustrator(backend, settings.image_model),
+                GeminiNarrator(backend, settings.tts_model, settings.voice),
+                label="gemini",
+                close=backend.aclose,
+            )

@@ -1,0 +1,119 @@
+"""Video assembly: one ffmpeg run turns fitted stills and joined narration into an MP4."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import imageio_ffmpeg
+
+from core.errors import RenderError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Timeline:
+    """Where each scene starts and ends, in frames, from sample-exact narration lengths."""
+
+    fps: int
+    scene_frames: tuple[int, ...]  # frames per scene; sums to the video's frame count
+    total_s: float  # exact audio length; the video is cut to it
+
+    @classmethod
+    def from_samples(cls, scene_samples: Sequence[int], sample_rate: int, fps: int) -> Timeline:
+        """Frame counts by cumulative rounding, so picture changes never drift from the audio."""
+        frames: list[int] = []
+        elapsed = 0
+        previous_frame = 0
+        for samples in scene_samples:
+            elapsed += samples
+            boundary = round(elapsed * fps / sample_rate)
+            frames.append(boundary - previous_frame)
+            previous_frame = boundary
+        return cls(fps, tuple(frames), elapsed / sample_rate)
+
+    @property
+    def starts_s(self) -> tuple[float, ...]:
+        """Each scene's start time in seconds (on the frame grid)."""
+        starts, frame = [], 0
+        for count in self.scene_frames:
+            starts.append(frame / self.fps)
+            frame += count
+        return tuple(starts)
+
+
+def ffmpeg_exe() -> str:
+    """The ffmpeg binary shipped by imageio-ffmpeg (no system ffmpeg needed)."""
+    return str(imageio_ffmpeg.get_ffmpeg_exe())
+
+
+def concat_script(pictures: Sequence[Path], timeline: Timeline) -> str:
+    """An ffconcat script that shows each picture for its scene's frames.
+
+    `framerate 1000` gives the stills a millisecond time base (the default 1/25 s would round
+    every scene change); the last picture is listed twice so its duration is honoured.
+    """
+    lines = ["ffconcat version 1.0"]
+    for picture, frames in zip(pictures, timeline.scene_frames, strict=True):
+        lines += [
+            f"file '{picture.name}'",
+            "option framerate 1000",
+            f"duration {frames / timeline.fps:.6f}",
+        ]
+    lines += [f"file '{pictures[-1].name}'", "option framerate 1000"]
+    return "\n".join(lines) + "\n"
+
+
+def build_ffmpeg_args(concat: Path, audio: Path, out: Path, timeline: Timeline) -> list[str]:
+    """Arguments for the one ffmpeg run: H.264 yuv420p + AAC (encoded once), faststart."""
+    return [
+        ffmpeg_exe(),
+        "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
+        "-f", "concat", "-safe", "0", "-i", str(concat),
+        "-i", str(audio),
+        "-map", "0:v:0", "-map", "1:a:0",
+        "-vf", f"fps={timeline.fps},format=yuv420p",
+        "-c:v", "libx264", "-preset", "veryfast", "-crf", "22", "-tune", "stillimage",
+        "-profile:v", "high", "-r", str(timeline.fps),
+        "-c:a", "aac", "-b:a", "96k", "-ac", "1",
+        "-t", f"{timeline.total_s:.6f}",
+        "-movflags", "+faststart",
+        str(out),
+    ]  # fmt: skip
+
+
+async def run_ffmpeg(args: list[str]) -> None:
+    """Run ffmpeg without blocking the event loop; a failure becomes `RenderError`."""
+    process = await asyncio.create_subprocess_exec(
+        *args, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        _, stderr = await process.communicate()
+    except asyncio.CancelledError:
+        process.kill()
+        await process.wait()
+        raise
+    if process.returncode != 0:
+        log.error(
+            "ffmpeg failed (%s): %s", process.returncode, stderr.decode(errors="replace")[-2000:]
+        )
+        raise RenderError("the video could not be assembled")
+
+
+async def assemble(pictures: Sequence[Path], audio: Path, out: Path, timeline: Timeline) -> Path:
+    """Encode `pictures` (already fitted to the frame) over `audio` into `out`, atomically."""
+    if len(pictures) != len(timeline.scene_frames):
+        raise RenderError("every scene needs a picture")
+    workdir = pictures[0].parent
+    concat = workdir / "pictures.ffconcat"
+    concat.write_text(concat_script(pictures, timeline))
+    partial = out.with_name(f".{out.stem}.partial{out.suffix}")
+    await run_ffmpeg(build_ffmpeg_args(concat, audio, partial, timeline))
+    os.replace(partial, out)
+    return out

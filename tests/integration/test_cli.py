@@ -1,0 +1,74 @@
+"""The command line: a real video from one command, and one-line errors for bad input."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+
+
+def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args], cwd=cwd, capture_output=True, text=True, timeout=300
+    )
+
+
+@pytest.mark.slow
+def test_story_makes_a_video_with_the_offline_default(tmp_path: Path) -> None:
+    """With no key, `storybot story THEME` writes THEME.mp4 and a thumbnail and prints both."""
+    done = run_cli("story", "a cat and a dog", "--scenes", "2", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "a-cat-and-a-dog.mp4").stat().st_size > 10_000
+    assert (tmp_path / "a-cat-and-a-dog.jpg").exists()
+    assert "a-cat-and-a-dog.mp4" in done.stdout
+    assert " s, 1280×720" in done.stdout
+    assert "offline" in done.stderr
+    assert not any((tmp_path / "data" / "jobs").iterdir())  # work files removed
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["story", ""], "theme is empty"),
+        (["story", "x" * 501], "longer than 500"),
+        (["story", "a cat", "--scenes", "0"], "between 1 and 10"),
+        (["story", "a cat", "--scenes", "11"], "between 1 and 10"),
+        (["story", "a cat", "--voice", "klingon"], "storybot voices"),
+        (["story", "a cat", "--style", "cubist"], "invalid choice"),
+        (["story", "a cat", "--out", "/nonexistent/dir/x.mp4"], "cannot write"),
+        (["story", "a cat", "--language", "ja"], "en, fr, es and de"),
+        (["story", "a dog with a gun"], "children's story"),
+        (["story", "a cat", "--scenes", "two"], "invalid int"),
+    ],
+)
+def test_bad_input_gets_one_line_and_nonzero_exit(
+    args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Each bad input: a single error line naming the problem, no traceback, exit code ≠ 0."""
+    with pytest.raises(SystemExit) as exit_info:
+        raise SystemExit(main(args))
+    assert exit_info.value.code != 0
+    captured = capsys.readouterr()
+    lines = [line for line in captured.err.splitlines() if line.strip()]
+    assert len(lines) == 1, captured.err
+    assert message in lines[0]
+    assert "Traceback" not in captured.err + captured.out
+
+
+def test_voices_lists_espeak_voices(capsys: pytest.CaptureFixture[str]) -> None:
+    """`storybot voices` lists the offline narrator's voices."""
+    assert main(["voices"]) == 0
+    listing = capsys.readouterr().out
+    assert "en-us" in listing
+    assert "fr-fr" in listing
+
+
+def test_bad_setting_is_reported_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An invalid environment setting names the variable."""
+    monkeypatch.setenv("STORYBOT_SCENES", "99")
+    assert main(["voices"]) == 2
+    assert "STORYBOT_SCENES" in capsys.readouterr().err

@@ -1,0 +1,93 @@
+"""End to end with the offline default: a real MP4, judged by decoding it back."""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from core import audio
+from core.models import JobId, StoryRequest
+from core.pipeline import Pipeline
+from core.providers import Providers
+from core.providers.offline import OfflineIllustrator, OfflineNarrator, OfflineStoryWriter
+from tests.fakes import RecordingSink
+from tests.probe import best_lag, change_frames, envelope, probe, top_level_boxes
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def produced(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """One 3-scene offline story video shared by the checks below."""
+    import asyncio
+
+    workdir = tmp_path_factory.mktemp("job")
+    providers = Providers(OfflineStoryWriter(), OfflineIllustrator(), OfflineNarrator())
+    request = StoryRequest(theme="a cat and a dog", scenes=3)
+    result = asyncio.run(Pipeline(providers).run(JobId("e2e"), request, workdir, RecordingSink()))
+    narrations = [audio.from_wav((workdir / f"scene_{i:02d}.wav").read_bytes()) for i in (1, 2, 3)]
+    return result, narrations, probe(result.video)
+
+
+def test_format_plays_inline(produced) -> None:  # type: ignore[no-untyped-def]
+    """H.264 yuv420p + AAC, 1280×720 at 24 fps, and the index (moov) before the media data."""
+    result, _, p = produced
+    assert (p.video_codec, p.audio_codec, p.pix_fmt) == ("h264", "aac", "yuv420p")
+    assert (p.width, p.height, p.fps) == (1280, 720, 24.0)
+    boxes = top_level_boxes(result.video)
+    assert boxes.index("moov") < boxes.index("mdat")
+
+
+def test_duration_is_narrations_plus_pauses(produced) -> None:  # type: ignore[no-untyped-def]
+    """The video lasts exactly as long as the narrations plus a 0.4 s pause each (±0.1 s)."""
+    result, narrations, p = produced
+    expected = sum(n.duration_s + 0.4 for n in narrations)
+    assert abs(p.duration_s - expected) < 0.1
+    assert abs(result.duration_s - expected) < 0.01
+    assert abs(len(p.frames) / 24 - expected) < 0.1
+
+
+def test_pictures_change_on_narration_starts(produced) -> None:  # type: ignore[no-untyped-def]
+    """Each scene's picture appears within one frame of its narration's first sample."""
+    _, narrations, p = produced
+    starts, t = [], 0.0
+    for n in narrations[:-1]:
+        t += n.duration_s + 0.4
+        starts.append(t)
+    cuts = change_frames(p.frames)
+    assert len(cuts) == len(starts)
+    for cut, start in zip(cuts, starts, strict=True):
+        assert abs(cut - start * 24) <= 1.0
+
+
+def test_frames_differ_between_scenes(produced) -> None:  # type: ignore[no-untyped-def]
+    """Every scene shows a different picture."""
+    result, _, p = produced
+    firsts = [p.frames[round(s * 24)] for s in result.scene_starts_s]
+    for a in range(len(firsts)):
+        for b in range(a + 1, len(firsts)):
+            assert float(np.abs(firsts[a] - firsts[b]).mean()) > 8
+
+
+def test_audio_matches_each_narration_in_place(produced) -> None:  # type: ignore[no-untyped-def]
+    """Decoded audio lines up with each scene's narration: no sample lost or shifted."""
+    _, narrations, p = produced
+    rate = p.sample_rate
+    offset = 0
+    for n in narrations:
+        ref = np.frombuffer(n.pcm, dtype="<i2").astype(np.float32) / 32768
+        got = p.audio[offset : offset + len(ref)]
+        lag, corr = best_lag(got, ref, max_lag=int(0.05 * rate))
+        assert corr > 0.9, f"scene at {offset / rate:.2f}s correlates only {corr:.2f}"
+        assert abs(lag) <= int(0.002 * rate)
+        env_ref, env_got = envelope(ref, rate), envelope(got, rate)
+        assert np.corrcoef(env_ref, env_got)[0, 1] > 0.95
+        offset += len(ref) + round(0.4 * rate)
+
+
+def test_thumbnail_within_limits(produced) -> None:  # type: ignore[no-untyped-def]
+    """A JPEG of at most 320 px and under 200 kB sits beside the video."""
+    result, _, _ = produced
+    with Image.open(result.thumbnail) as thumb:
+        assert thumb.format == "JPEG"
+        assert max(thumb.size) <= 320
+    assert result.thumbnail.stat().st_size < 200_000
