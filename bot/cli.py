@@ -19,6 +19,7 @@ from rich.text import Text
 
 from bot.render import ProgressView
 from core.config import ProviderChoice, Settings
+from core.doctor import diagnose
 from core.errors import CoreError, InvalidRequest
 from core.models import (
     MAX_SCENES,
@@ -66,6 +67,7 @@ def _parser() -> argparse.ArgumentParser:
     story.add_argument("--keep", action="store_true", help="keep the work folder")
 
     commands.add_parser("voices", help="list the narrator voices of the active back end")
+    commands.add_parser("doctor", help="check credentials, models, ffmpeg and tokens")
     return parser
 
 
@@ -79,6 +81,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         _error(f"{first['loc'][0]}: {first['msg']}", "configuration error")
         return 2
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if args.command == "doctor":
+        return asyncio.run(_doctor(settings))
     try:
         providers = build_providers(settings)
     except CoreError as exc:
@@ -90,6 +94,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         case "story":
             return _story(args, settings, providers)
     return 2  # unreachable: argparse requires a command
+
+
+async def _doctor(settings: Settings) -> int:
+    checks = await diagnose(settings)
+    for check in checks:
+        mark = "[green]✓[/]" if check.ok else "[red]✗[/]"
+        out.print(mark, Text(f"{check.name}: {check.detail}"))
+    failed = [c.name for c in checks if not c.ok]
+    if failed:
+        _error(f"{len(failed)} problem(s): {', '.join(failed)}")
+        return 1
+    return 0
 
 
 def _voices(providers: Providers) -> int:
@@ -192,4 +208,7 @@ async def _run_with_progress(
             view.apply(event)
             progress.update(task, description=view.text(), completed=view.percent)
 
-        return await pipeline.run(job_id, request, workdir, sink)
+        try:
+            return await pipeline.run(job_id, request, workdir, sink)
+        finally:
+            await pipeline.providers.aclose()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -151,7 +150,7 @@ class Pipeline:
             data = await self._picture(index, story, request, reference, drawn, notes)
             drawn[index].set_result(data)
             pictures[index] = await asyncio.to_thread(
-                _save_fitted, data, request.aspect.size, workdir / f"scene_{index + 1:02d}.png"
+                save_fitted, data, request.aspect.size, workdir / f"scene_{index + 1:02d}.png"
             )
             await progress.item_done(Stage.PICTURES)
             return data
@@ -226,25 +225,37 @@ class Pipeline:
         sink: ProgressSink,
     ) -> StoryVideo:
         await sink(StageStarted(job_id, Stage.ASSEMBLY, 1, _MEDIA_END))
-        joined, lengths = audio.join(speeches, self.limits.scene_pause_s)
-        narration = workdir / "narration.wav"
-        narration.write_bytes(audio.to_wav(joined))
-        timeline = Timeline.from_samples(lengths, joined.sample_rate, self.limits.fps)
-        video = await assemble(pictures, narration, workdir / "story.mp4", timeline)
-        thumbnail = workdir / "story.jpg"
-        thumb = await asyncio.to_thread(_thumbnail, pictures[0])
-        thumbnail.write_bytes(thumb)
+        result = await assemble_story(story, request, pictures, speeches, workdir, self.limits)
         await sink(StageProgressed(job_id, Stage.ASSEMBLY, 1, 1, 100))
-        width, height = request.aspect.size
-        return StoryVideo(
-            video=video,
-            thumbnail=thumbnail,
-            duration_s=timeline.total_s,
-            width=width,
-            height=height,
-            story=story,
-            scene_starts_s=timeline.starts_s,
-        )
+        return result
+
+
+async def assemble_story(
+    story: Story,
+    request: StoryRequest,
+    pictures: list[Path],
+    speeches: list[Speech],
+    workdir: Path,
+    limits: PipelineLimits,
+) -> StoryVideo:
+    """Join the narrations, time every scene to its narration, encode the MP4 and thumbnail."""
+    joined, lengths = audio.join(speeches, limits.scene_pause_s)
+    narration = workdir / "narration.wav"
+    await asyncio.to_thread(narration.write_bytes, audio.to_wav(joined))
+    timeline = Timeline.from_samples(lengths, joined.sample_rate, limits.fps)
+    video = await assemble(pictures, narration, workdir / "story.mp4", timeline)
+    thumbnail = workdir / "story.jpg"
+    await asyncio.to_thread(_write_thumbnail, pictures[0], thumbnail)
+    width, height = request.aspect.size
+    return StoryVideo(
+        video=video,
+        thumbnail=thumbnail,
+        duration_s=timeline.total_s,
+        width=width,
+        height=height,
+        story=story,
+        scene_starts_s=timeline.starts_s,
+    )
 
 
 def _first_leaf(group: BaseExceptionGroup[BaseException]) -> BaseException:
@@ -253,16 +264,12 @@ def _first_leaf(group: BaseExceptionGroup[BaseException]) -> BaseException:
     return _first_leaf(first) if isinstance(first, BaseExceptionGroup) else first
 
 
-def _save_fitted(data: bytes, size: tuple[int, int], path: Path) -> Path:
+def save_fitted(data: bytes, size: tuple[int, int], path: Path) -> Path:
+    """Decode a picture once, fit it to the frame and store it for ffmpeg."""
     # PNG at the lowest compression: written once, read once by ffmpeg, removed after success.
     imaging.fit(imaging.open_picture(data), size).save(path, "PNG", compress_level=1)
     return path
 
 
-def _thumbnail(picture: Path) -> bytes:
-    return imaging.thumbnail_jpeg(imaging.open_picture(picture.read_bytes()))
-
-
-def story_json(story: Story) -> str:
-    """The story as the cookbook's JSON shape, for logs and `--keep` folders."""
-    return json.dumps(story.model_dump(mode="json"), ensure_ascii=False, indent=2)
+def _write_thumbnail(picture: Path, out: Path) -> None:
+    out.write_bytes(imaging.thumbnail_jpeg(imaging.open_picture(picture.read_bytes())))

@@ -1,0 +1,86 @@
+"""`storybot doctor`: checks credentials, model visibility, ffmpeg, eSpeak and chat tokens."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from core.config import ProviderChoice, Settings
+from core.errors import CoreError
+from core.video import ffmpeg_exe
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """One line of the report; a failed check makes `doctor` exit non-zero."""
+
+    name: str
+    ok: bool
+    detail: str
+
+
+async def diagnose(settings: Settings) -> list[Check]:
+    """Run every check for the active configuration."""
+    checks = [await _ffmpeg(), await _espeak()]
+    if settings.active_provider is ProviderChoice.GEMINI:
+        checks += await _gemini(settings)
+    else:
+        checks.append(Check("back end", True, "offline (set GEMINI_API_KEY to use Gemini)"))
+    for name, token in (
+        ("TELEGRAM_BOT_TOKEN", settings.telegram_bot_token),
+        ("DISCORD_BOT_TOKEN", settings.discord_bot_token),
+    ):
+        checks.append(Check(name, True, "set" if token else "not set (that front end is off)"))
+    return checks
+
+
+async def _ffmpeg() -> Check:
+    try:
+        process = await asyncio.create_subprocess_exec(
+            ffmpeg_exe(), "-version", stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.DEVNULL,
+        )  # fmt: skip
+        output, _ = await process.communicate()
+    except (OSError, RuntimeError) as exc:
+        return Check("ffmpeg", False, f"cannot run the bundled ffmpeg: {exc}")
+    first = output.decode(errors="replace").splitlines()[0] if output else "no output"
+    return Check("ffmpeg", process.returncode == 0, first[:80])
+
+
+async def _espeak() -> Check:
+    from core.providers.offline import OfflineNarrator
+
+    try:
+        voices = await asyncio.to_thread(OfflineNarrator().voices)
+    except (OSError, CoreError) as exc:
+        return Check("eSpeak NG", False, f"cannot load the speech engine: {exc}")
+    return Check("eSpeak NG", True, f"{len(voices)} offline voices")
+
+
+async def _gemini(settings: Settings) -> list[Check]:
+    from core.providers.gemini import GeminiBackend
+
+    source = "GEMINI_API_KEY" if settings.gemini_api_key else "GOOGLE_API_KEY"
+    mode = "Vertex AI" if settings.use_vertexai else "Gemini Developer API"
+    checks = [Check("back end", True, f"gemini ({mode})")]
+    try:
+        backend = GeminiBackend(settings.model_copy(update={"retry_budget_s": 15.0}))
+    except CoreError as exc:
+        return [*checks, Check("credentials", False, exc.message)]
+    if settings.google_key is not None:
+        checks.append(Check("credentials", True, f"API key from {source}"))
+    try:
+        visible = set(await backend.list_models())
+    except CoreError as exc:
+        return [*checks, Check("models", False, exc.message)]
+    finally:
+        await backend.aclose()
+    for role, model in (
+        ("text model", settings.text_model),
+        ("image model", settings.image_model),
+        ("TTS model", settings.tts_model),
+    ):
+        found = model in visible
+        detail = model if found else f"{model} is not available to this key"
+        checks.append(Check(role, found, detail))
+    return checks
