@@ -239,7 +239,7 @@ PLACES: dict[str, Place] = {
         ),
         Place(
             "beach",
-            "on a sunny beach by the sea",
+            "on a sandy beach by the sea",
             ("beach", "sea", "ocean", "seaside", "plage", "mer", "playa", "mar", "strand", "meer"),
         ),
         Place(
@@ -302,7 +302,7 @@ TIMES: dict[str, TimeOfDay] = {
     t.id: t
     for t in (
         TimeOfDay("morning", "in the early morning", ("morning", "dawn", "sunrise")),
-        TimeOfDay("noon", "at bright midday", ("midday", "noon", "sunny")),
+        TimeOfDay("noon", "at bright midday", ("midday", "noon", "lunchtime")),
         TimeOfDay("afternoon", "in the warm afternoon", ("afternoon",)),
         TimeOfDay("sunset", "at golden sunset", ("sunset", "evening", "dusk")),
         TimeOfDay("night", "under the night sky", ("night", "moonlight", "midnight", "bedtime")),
