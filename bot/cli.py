@@ -4,36 +4,39 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import logging
 import os
 import shutil
-import uuid
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import NoReturn
 
 from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
 from rich.text import Text
 
 from bot.render import ProgressView
 from core.config import ProviderChoice, Settings
 from core.doctor import diagnose
 from core.errors import CoreError, InvalidRequest
+from core.jobs import Job, Origin, open_job_store
 from core.models import (
     MAX_SCENES,
     MAX_THEME_CHARS,
     Aspect,
-    JobId,
     StoryRequest,
     StoryVideo,
     Style,
     slugify,
 )
 from core.pipeline import Pipeline, PipelineLimits
-from core.progress import ProgressEvent
+from core.progress import JobCancelled, JobFailed, JobSucceeded
 from core.providers import Providers, build_providers
+from core.runner import JobRunner, RunnerLimits
 
 err = Console(stderr=True, highlight=False)
 out = Console(highlight=False)
@@ -68,6 +71,8 @@ def _parser() -> argparse.ArgumentParser:
 
     commands.add_parser("voices", help="list the narrator voices of the active back end")
     commands.add_parser("doctor", help="check credentials, models, ffmpeg and tokens")
+    jobs = commands.add_parser("jobs", help="list recent jobs")
+    jobs.add_argument("--limit", type=int, default=20, help="how many (default 20)")
     return parser
 
 
@@ -83,6 +88,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if args.command == "doctor":
         return asyncio.run(_doctor(settings))
+    if args.command == "jobs":
+        return asyncio.run(_jobs(settings, args.limit))
     try:
         providers = build_providers(settings)
     except CoreError as exc:
@@ -106,6 +113,33 @@ async def _doctor(settings: Settings) -> int:
         _error(f"{len(failed)} problem(s): {', '.join(failed)}")
         return 1
     return 0
+
+
+async def _jobs(settings: Settings, limit: int) -> int:
+    async with open_job_store(settings.database) as store:
+        jobs = await store.recent(limit=limit)
+    if not jobs:
+        out.print("No jobs yet.")
+        return 0
+    table = Table("id", "status", "age", "size", "from", "theme", box=None, highlight=False)
+    now = datetime.now(UTC)
+    for job in jobs:
+        size = job.metadata.get("file_size")
+        table.add_row(
+            job.id, job.status.value, _age(now - job.created_at),
+            f"{size / 1e6:.1f} MB" if size else "–", job.origin.platform,
+            Text(job.request.theme[:40]),
+        )  # fmt: skip
+    out.print(table)
+    return 0
+
+
+def _age(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    for unit, size in (("d", 86_400), ("h", 3_600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds // size} {unit} ago"
+    return f"{seconds} s ago"
 
 
 def _voices(providers: Providers) -> int:
@@ -162,25 +196,16 @@ def _story(args: argparse.Namespace, settings: Settings, providers: Providers) -
     backend = providers.label
     note = " (no key needed; set GEMINI_API_KEY to use Gemini)" if backend == "offline" else ""
     err.print(f"Back end: [bold]{backend}[/]{note}")
-    job_id = JobId(uuid.uuid4().hex[:12])
-    workdir = settings.jobs_dir / job_id
     try:
-        result = asyncio.run(_run_with_progress(pipeline, job_id, request, workdir))
+        job, result = asyncio.run(_run_job(settings, pipeline, request, destination, args.keep))
     except CoreError as exc:
         _error(str(exc))
-        if args.keep:
-            err.print(f"Work files kept in {workdir}")
         return 1
     except KeyboardInterrupt:
-        err.print("cancelled")
+        err.print("interrupted")
         return 130
-    shutil.move(result.video, destination)
-    thumbnail = destination.with_suffix(".jpg")
-    shutil.move(result.thumbnail, thumbnail)
     if args.keep:
-        err.print(f"Work files kept in {workdir}")
-    else:
-        shutil.rmtree(workdir, ignore_errors=True)
+        err.print(f"Work files kept in {settings.jobs_dir / job.id}")
     out.print(
         f"{destination}  ({result.duration_s:.1f} s, {result.width}×{result.height}, "
         f"{len(result.story.scenes)} scenes: “{result.story.title}”)"
@@ -190,9 +215,10 @@ def _story(args: argparse.Namespace, settings: Settings, providers: Providers) -
     return 0
 
 
-async def _run_with_progress(
-    pipeline: Pipeline, job_id: JobId, request: StoryRequest, workdir: Path
-) -> StoryVideo:
+async def _run_job(
+    settings: Settings, pipeline: Pipeline, request: StoryRequest, destination: Path, keep: bool
+) -> tuple[Job, StoryVideo]:
+    """Submit to a local runner, show progress, then move the video to `destination`."""
     view = ProgressView()
     columns = (
         SpinnerColumn(),
@@ -201,14 +227,40 @@ async def _run_with_progress(
         TextColumn("{task.percentage:>3.0f}%"),
         TimeElapsedColumn(),
     )
-    with Progress(*columns, console=err, transient=True) as progress:
-        task = progress.add_task("Starting…", total=100)
+    origin = Origin("cli", getpass.getuser())
+    try:
+        async with (
+            open_job_store(settings.database) as store,
+            JobRunner(
+                store, pipeline, settings.jobs_dir, RunnerLimits(max_concurrent_jobs=1)
+            ) as runner,
+        ):
+            job = await runner.submit(request, origin, keep_files=keep)
+            with Progress(*columns, console=err, transient=True) as progress:
+                task = progress.add_task("Starting…", total=100)
+                async for event in runner.subscribe(job.id):
+                    view.apply(event)
+                    progress.update(task, description=view.text(), completed=view.percent)
+                    match event:
+                        case JobFailed(reason=reason):
+                            raise CoreError(reason)
+                        case JobCancelled():
+                            raise CoreError("the job was cancelled")
+                        case JobSucceeded(result=result):
+                            moved = await asyncio.to_thread(_move_outputs, result, destination)
+                            await store.update(job.id, outputs=moved)
+                            if not keep:
+                                await asyncio.to_thread(
+                                    shutil.rmtree, runner.workdir(job.id), True
+                                )
+                            return job, result
+            raise CoreError("the job ended without a result")  # subscribe() always ends a job
+    finally:
+        await pipeline.providers.aclose()
 
-        async def sink(event: ProgressEvent, /) -> None:
-            view.apply(event)
-            progress.update(task, description=view.text(), completed=view.percent)
 
-        try:
-            return await pipeline.run(job_id, request, workdir, sink)
-        finally:
-            await pipeline.providers.aclose()
+def _move_outputs(result: StoryVideo, destination: Path) -> tuple[Path, Path]:
+    shutil.move(result.video, destination)
+    thumbnail = destination.with_suffix(".jpg")
+    shutil.move(result.thumbnail, thumbnail)
+    return destination.resolve(), thumbnail.resolve()

@@ -4,11 +4,22 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BeforeValidator, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from core.models import Aspect, Style
+
+
+def _id_list(value: object) -> object:
+    if isinstance(value, str):
+        return frozenset(part.strip() for part in value.split(",") if part.strip())
+    return value
+
+
+# Comma-separated user or chat ids, e.g. `12345,67890`.
+IdList = Annotated[frozenset[str], NoDecode, BeforeValidator(_id_list)]
 
 
 class ProviderChoice(StrEnum):
@@ -66,6 +77,16 @@ class Settings(BaseSettings):
     retry_budget_s: float = Field(180.0, gt=0, validation_alias="STORYBOT_RETRY_BUDGET_S")
     log_level: str = Field("INFO", validation_alias="STORYBOT_LOG_LEVEL")
 
+    # Job runner: global and per-user limits.
+    max_concurrent_jobs: int = Field(
+        2, ge=1, le=32, validation_alias="STORYBOT_MAX_CONCURRENT_JOBS"
+    )
+    user_jobs_in_flight: int = Field(1, ge=1, validation_alias="STORYBOT_USER_JOBS_IN_FLIGHT")
+    user_jobs_per_day: int = Field(10, ge=1, validation_alias="STORYBOT_USER_JOBS_PER_DAY")
+    allowed_ids: IdList = Field(frozenset(), validation_alias="STORYBOT_ALLOWED_IDS")
+    admin_ids: IdList = Field(frozenset(), validation_alias="STORYBOT_ADMIN_IDS")
+    step_retries: int = Field(2, ge=0, le=10, validation_alias="STORYBOT_STEP_RETRIES")
+
     @field_validator(
         "gemini_api_key",
         "google_api_key",
@@ -110,3 +131,8 @@ class Settings(BaseSettings):
     def jobs_dir(self) -> Path:
         """Where per-job work folders live."""
         return self.data_dir / "jobs"
+
+    @property
+    def database(self) -> Path:
+        """The job database file."""
+        return self.data_dir / "storybot.db"

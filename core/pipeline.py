@@ -1,20 +1,23 @@
-"""Pipeline: story → pictures and narration (concurrently) → assembly; orchestration only."""
+"""Pipeline: story → pictures and narration (concurrently) → assembly; orchestration only.
+
+Every finished step leaves a checkpoint file in the job's folder and is recorded in a `StepLog`,
+so a re-run of the same job (a runner retry, a restart) skips what is already done.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass, replace
+import os
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Protocol
 
 from core import audio, imaging
 from core.config import Settings
-from core.errors import ContentRejected, CoreError
+from core.errors import ContentRejected
 from core.models import JobId, Speech, Story, StoryRequest, StoryVideo
 from core.progress import (
-    JobCancelled,
-    JobFailed,
-    JobSucceeded,
     ProgressSink,
     ProviderWaiting,
     Stage,
@@ -54,11 +57,66 @@ class PipelineLimits:
         )
 
 
+class StepLog(Protocol):
+    """Which steps of a job are finished (their checkpoint files are complete)."""
+
+    def done(self, step: str) -> bool:
+        """Whether `step` finished before."""
+        ...
+
+    async def mark(self, step: str) -> None:
+        """Record that `step` finished."""
+        ...
+
+
+@dataclass
+class MemorySteps:
+    """A StepLog kept in memory: enough for a one-off run."""
+
+    finished: set[str] = field(default_factory=set)
+
+    def done(self, step: str) -> bool:
+        """Whether `step` finished before."""
+        return step in self.finished
+
+    async def mark(self, step: str) -> None:
+        """Record that `step` finished."""
+        self.finished.add(step)
+
+
+@dataclass
+class _Run:
+    """Everything one run of one job carries through the stages."""
+
+    job_id: JobId
+    request: StoryRequest
+    workdir: Path
+    sink: ProgressSink
+    steps: StepLog
+    notes: list[str] = field(default_factory=list)
+
+    def path(self, name: str) -> Path:
+        return self.workdir / name
+
+    async def reuse(self, step: str, name: str) -> Path | None:
+        """The checkpoint file of a finished step, if it is still there."""
+        path = self.path(name)
+        exists = await asyncio.to_thread(path.exists)
+        return path if self.steps.done(step) and exists else None
+
+    async def save(self, step: str, name: str, data: bytes) -> Path:
+        """Write a checkpoint atomically, then record the step as finished."""
+        path = self.path(name)
+        await asyncio.to_thread(_write_atomic, path, data)
+        await self.steps.mark(step)
+        return path
+
+
 class _Progress:
     """Turns finished items into StageProgressed events with a whole-job percent."""
 
-    def __init__(self, job_id: JobId, sink: ProgressSink, scenes: int) -> None:
-        self.job_id, self.sink, self.scenes = job_id, sink, scenes
+    def __init__(self, run: _Run, scenes: int) -> None:
+        self.run, self.scenes = run, scenes
         self.done = {Stage.PICTURES: 0, Stage.NARRATION: 0}
 
     def media_percent(self) -> int:
@@ -68,11 +126,10 @@ class _Progress:
 
     async def item_done(self, stage: Stage) -> None:
         self.done[stage] += 1
-        await self.sink(
-            StageProgressed(
-                self.job_id, stage, self.done[stage], self.scenes, self.media_percent()
-            )
+        event = StageProgressed(
+            self.run.job_id, stage, self.done[stage], self.scenes, self.media_percent()
         )
+        await self.run.sink(event)
 
 
 class Pipeline:
@@ -91,9 +148,18 @@ class Pipeline:
         self.providers.narrator.check_voice(request.voice, request.language)
 
     async def run(
-        self, job_id: JobId, request: StoryRequest, workdir: Path, sink: ProgressSink
+        self,
+        job_id: JobId,
+        request: StoryRequest,
+        workdir: Path,
+        sink: ProgressSink,
+        steps: StepLog | None = None,
     ) -> StoryVideo:
-        """Run every stage; emits JobSucceeded, JobFailed or JobCancelled at the end."""
+        """Run every stage not already in `steps`; raises `CoreError` on failure.
+
+        The caller (the job runner) emits the job's final event: success, failure or cancel.
+        """
+        run = _Run(job_id, request, workdir, sink, steps if steps is not None else MemorySteps())
 
         async def waiting(provider: str, retry_in_s: float, reason: str) -> None:
             await sink(ProviderWaiting(job_id, provider, retry_in_s, reason))
@@ -102,56 +168,46 @@ class Pipeline:
         try:
             self.validate(request)
             await asyncio.to_thread(workdir.mkdir, parents=True, exist_ok=True)
-            story = await self._story(job_id, request, workdir, sink)
-            notes: list[str] = []
-            pictures, speeches = await self._media(job_id, request, story, workdir, sink, notes)
-            result = await self._assemble(
-                job_id, request, story, pictures, speeches, workdir, sink
-            )
-            result = replace(result, notes=tuple(sorted(notes)))
-        except CoreError as exc:
-            await sink(JobFailed(job_id, exc.message))
-            raise
-        except asyncio.CancelledError:
-            await asyncio.shield(sink(JobCancelled(job_id)))
-            raise
+            story = await self._story(run)
+            pictures, speeches = await self._media(run, story)
+            result = await self._assemble(run, story, pictures, speeches)
         finally:
             set_waiting_reporter(None)
-        await sink(JobSucceeded(job_id, result))
-        return result
+        return replace(result, notes=tuple(sorted(run.notes)))
 
-    async def _story(
-        self, job_id: JobId, request: StoryRequest, workdir: Path, sink: ProgressSink
-    ) -> Story:
-        await sink(StageStarted(job_id, Stage.STORY, 1, 0))
-        story = await self.providers.writer.write(request)
-        (workdir / "story.json").write_text(story.model_dump_json(indent=2))
-        await sink(StageProgressed(job_id, Stage.STORY, 1, 1, _STORY_END))
+    async def _story(self, run: _Run) -> Story:
+        await run.sink(StageStarted(run.job_id, Stage.STORY, 1, 0))
+        saved = await run.reuse("story", "story.json")
+        if saved is not None:
+            story = Story.model_validate_json(await asyncio.to_thread(saved.read_bytes))
+        else:
+            story = await self.providers.writer.write(run.request)
+            await run.save("story", "story.json", story.model_dump_json(indent=2).encode())
+        await run.sink(StageProgressed(run.job_id, Stage.STORY, 1, 1, _STORY_END))
         return story
 
-    async def _media(
-        self,
-        job_id: JobId,
-        request: StoryRequest,
-        story: Story,
-        workdir: Path,
-        sink: ProgressSink,
-        notes: list[str],
-    ) -> tuple[list[Path], list[Speech]]:
+    async def _media(self, run: _Run, story: Story) -> tuple[list[Path], list[Speech]]:
         count = len(story.scenes)
-        progress = _Progress(job_id, sink, count)
+        progress = _Progress(run, count)
         pictures: list[Path | None] = [None] * count
         speeches: list[Speech | None] = [None] * count
-
         loop = asyncio.get_running_loop()
         drawn: list[asyncio.Future[bytes]] = [loop.create_future() for _ in range(count)]
 
         async def draw(index: int, reference: bytes | None) -> bytes:
-            data = await self._picture(index, story, request, reference, drawn, notes)
+            step, stem = f"picture:{index + 1}", f"scene_{index + 1:02d}"
+            saved = await run.reuse(step, f"{stem}.png")
+            original = await run.reuse(step, f"{stem}.source")
+            if saved is not None and original is not None:
+                data = await asyncio.to_thread(original.read_bytes)
+            else:
+                data = await self._picture(run, story, index, reference, drawn)
+                saved = await asyncio.to_thread(
+                    save_fitted, data, run.request.aspect.size, run.path(f"{stem}.png")
+                )
+                await run.save(step, f"{stem}.source", data)  # marks the step: both files exist
             drawn[index].set_result(data)
-            pictures[index] = await asyncio.to_thread(
-                save_fitted, data, request.aspect.size, workdir / f"scene_{index + 1:02d}.png"
-            )
+            pictures[index] = saved
             await progress.item_done(Stage.PICTURES)
             return data
 
@@ -163,17 +219,24 @@ class Pipeline:
                     group.create_task(draw(index, first))
 
         async def speak(index: int) -> None:
-            async with self._tts_slots:
-                speech = await self.providers.narrator.speak(
-                    story.scenes[index].narration, voice=request.voice, language=request.language
-                )
-            (workdir / f"scene_{index + 1:02d}.wav").write_bytes(audio.to_wav(speech))
+            step, name = f"narration:{index + 1}", f"scene_{index + 1:02d}.wav"
+            saved = await run.reuse(step, name)
+            if saved is not None:
+                speech = audio.from_wav(await asyncio.to_thread(saved.read_bytes))
+            else:
+                async with self._tts_slots:
+                    speech = await self.providers.narrator.speak(
+                        story.scenes[index].narration,
+                        voice=run.request.voice,
+                        language=run.request.language,
+                    )
+                await run.save(step, name, audio.to_wav(speech))
             speeches[index] = speech
             await progress.item_done(Stage.NARRATION)
 
         percent = progress.media_percent()
-        await sink(StageStarted(job_id, Stage.PICTURES, count, percent))
-        await sink(StageStarted(job_id, Stage.NARRATION, count, percent))
+        await run.sink(StageStarted(run.job_id, Stage.PICTURES, count, percent))
+        await run.sink(StageStarted(run.job_id, Stage.NARRATION, count, percent))
         try:
             async with asyncio.TaskGroup() as group:
                 group.create_task(draw_all())
@@ -185,12 +248,11 @@ class Pipeline:
 
     async def _picture(
         self,
-        index: int,
+        run: _Run,
         story: Story,
-        request: StoryRequest,
+        index: int,
         reference: bytes | None,
         drawn: list[asyncio.Future[bytes]],
-        notes: list[str],
     ) -> bytes:
         """Draw one scene; a blocked picture is rephrased once, then the previous one is reused."""
         scene = story.scenes[index]
@@ -198,7 +260,7 @@ class Pipeline:
             try:
                 async with self._image_slots:
                     return await self.providers.illustrator.draw(
-                        scene, style=story.style, aspect=request.aspect, reference=reference
+                        scene, style=story.style, aspect=run.request.aspect, reference=reference
                     )
             except ContentRejected:
                 if attempt == 0:
@@ -208,25 +270,20 @@ class Pipeline:
             raise ContentRejected(
                 "the first picture was blocked by the safety filter twice; try another theme"
             )
-        notes.append(
+        run.notes.append(
             f"Scene {index + 1}'s picture was blocked by a safety filter, "
             "so it shows the previous picture."
         )
         return await drawn[index - 1]
 
     async def _assemble(
-        self,
-        job_id: JobId,
-        request: StoryRequest,
-        story: Story,
-        pictures: list[Path],
-        speeches: list[Speech],
-        workdir: Path,
-        sink: ProgressSink,
+        self, run: _Run, story: Story, pictures: list[Path], speeches: list[Speech]
     ) -> StoryVideo:
-        await sink(StageStarted(job_id, Stage.ASSEMBLY, 1, _MEDIA_END))
-        result = await assemble_story(story, request, pictures, speeches, workdir, self.limits)
-        await sink(StageProgressed(job_id, Stage.ASSEMBLY, 1, 1, 100))
+        await run.sink(StageStarted(run.job_id, Stage.ASSEMBLY, 1, _MEDIA_END))
+        result = await assemble_story(
+            story, run.request, pictures, speeches, run.workdir, self.limits
+        )
+        await run.sink(StageProgressed(run.job_id, Stage.ASSEMBLY, 1, 1, 100))
         return result
 
 
@@ -266,9 +323,17 @@ def _first_leaf(group: BaseExceptionGroup[BaseException]) -> BaseException:
 
 def save_fitted(data: bytes, size: tuple[int, int], path: Path) -> Path:
     """Decode a picture once, fit it to the frame and store it for ffmpeg."""
-    # PNG at the lowest compression: written once, read once by ffmpeg, removed after success.
-    imaging.fit(imaging.open_picture(data), size).save(path, "PNG", compress_level=1)
+    # PNG at the lowest compression: written once, read once by ffmpeg.
+    partial = path.with_name(f".{path.name}.partial")
+    imaging.fit(imaging.open_picture(data), size).save(partial, "PNG", compress_level=1)
+    os.replace(partial, path)
     return path
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_bytes(data)
+    os.replace(partial, path)
 
 
 def _write_thumbnail(picture: Path, out: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import math
 import struct
@@ -66,18 +67,22 @@ class FakeIllustrator:
         fail_on: int | None = None,
         blocked: Collection[str] = (),
         size: tuple[int, int] = (64, 36),
+        gate: asyncio.Event | None = None,
     ) -> None:
         self.prompts: list[str] = []
         self.references: list[bytes | None] = []
         self.fail_on = fail_on
         self.blocked = blocked  # prompts always refused as unsafe
         self.size = size
+        self.gate = gate  # when set, every call waits for it to open
 
     async def draw(
         self, scene: Scene, *, style: Style, aspect: Aspect, reference: bytes | None = None
     ) -> bytes:
         """A solid picture in PALETTE[scene number - 1]."""
         self.prompts.append(scene.image_prompt)
+        if self.gate is not None:
+            await self.gate.wait()
         self.references.append(reference)
         if scene.image_prompt in self.blocked or len(self.prompts) == self.fail_on:
             raise ContentRejected("the picture was blocked")
@@ -88,13 +93,14 @@ class FakeIllustrator:
 
 
 class FakeNarrator:
-    """A tone per scene (frequency from the text length) of a fixed duration; can fail always."""
+    """A tone per call, of a fixed duration; can fail always or on the first N calls."""
 
     name = "fake"
 
-    def __init__(self, *, seconds: float = 1.0, fail: bool = False) -> None:
+    def __init__(self, *, seconds: float = 1.0, fail: bool = False, fail_first: int = 0) -> None:
         self.seconds = seconds
         self.fail = fail
+        self.fail_first = fail_first  # calls that fail (transiently) before the rest succeed
         self.texts: list[str] = []
 
     def voices(self) -> list[Voice]:
@@ -107,7 +113,7 @@ class FakeNarrator:
     async def speak(self, text: str, *, voice: str | None, language: str) -> Speech:
         """A sine tone."""
         self.texts.append(text)
-        if self.fail:
+        if self.fail or len(self.texts) <= self.fail_first:
             raise ProviderUnavailable("the narrator is down")
         rate = 24_000
         freq = 200 + 40 * len(self.texts)

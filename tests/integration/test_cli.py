@@ -72,3 +72,15 @@ def test_bad_setting_is_reported_in_one_line(
     monkeypatch.setenv("STORYBOT_SCENES", "99")
     assert main(["voices"]) == 2
     assert "STORYBOT_SCENES" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_jobs_lists_the_story_just_made(tmp_path: Path) -> None:
+    """`storybot story` goes through the runner's store; `storybot jobs` lists it."""
+    assert run_cli("story", "a fox", "--scenes", "1", cwd=tmp_path).returncode == 0
+    listing = run_cli("jobs", cwd=tmp_path)
+    assert listing.returncode == 0, listing.stderr
+    assert "completed" in listing.stdout
+    assert "a fox" in listing.stdout
+    assert " MB" in listing.stdout
+    assert "cli" in listing.stdout

@@ -1,0 +1,486 @@
+"""JobRunner: a persistent FIFO queue over the JobStore; runs jobs, fans out progress, delivers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import shutil
+import uuid
+from collections import defaultdict, deque
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from core.config import Settings
+from core.errors import CoreError, InvalidRequest, ProviderUnavailable
+from core.jobs import Delivery, Job, JobKind, JobStatus, JobStore, Origin
+from core.models import JobId, Story, StoryRequest, StoryVideo
+from core.pipeline import Pipeline
+from core.progress import (
+    JobCancelled,
+    JobFailed,
+    JobSucceeded,
+    ProgressEvent,
+    ProgressSink,
+    ProviderWaiting,
+    Queued,
+    Stage,
+    StageProgressed,
+    StageStarted,
+)
+
+log = logging.getLogger(__name__)
+
+DeliveryHandler = Callable[[Job, StoryVideo], Awaitable[None]]
+
+# Front ends whose output is the stored file itself: delivered as soon as it exists.
+LOCAL_PLATFORMS = frozenset({"cli", "http"})
+_UNFINISHED = (
+    JobStatus.PENDING, JobStatus.PROCESSING, JobStatus.GENERATING, JobStatus.DOWNLOADING,
+)  # fmt: skip
+_TERMINAL = (JobSucceeded, JobFailed, JobCancelled)
+_KEEP_AFTER_SUCCESS = {"story.mp4", "story.jpg", "story.json"}
+_STAGE_STATUS = {
+    Stage.QUEUED: JobStatus.PENDING,
+    Stage.STORY: JobStatus.PROCESSING,
+    Stage.PICTURES: JobStatus.GENERATING,
+    Stage.NARRATION: JobStatus.GENERATING,
+    Stage.ANIMATION: JobStatus.GENERATING,
+    Stage.ASSEMBLY: JobStatus.GENERATING,
+    Stage.DELIVERY: JobStatus.COMPLETED,
+}
+_DELIVERY_ATTEMPTS = 3
+
+
+class LimitReached(InvalidRequest):
+    """A per-user limit or the allow-list refused a job; the message says which and when."""
+
+
+@dataclass(frozen=True, slots=True)
+class RunnerLimits:
+    """How many jobs run at once, and what each user may ask for."""
+
+    max_concurrent_jobs: int = 2
+    user_jobs_in_flight: int = 1
+    user_jobs_per_day: int = 10
+    allowed_ids: frozenset[str] = frozenset()
+    admin_ids: frozenset[str] = frozenset()
+    step_retries: int = 2
+    step_retry_delay_s: float = 5.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RunnerLimits:
+        """The limits configured by `STORYBOT_*` settings."""
+        return cls(
+            max_concurrent_jobs=settings.max_concurrent_jobs,
+            user_jobs_in_flight=settings.user_jobs_in_flight,
+            user_jobs_per_day=settings.user_jobs_per_day,
+            allowed_ids=settings.allowed_ids,
+            admin_ids=settings.admin_ids,
+            step_retries=settings.step_retries,
+        )
+
+
+class _StoreSteps:
+    """The pipeline's StepLog, backed by the store's job_steps table."""
+
+    def __init__(self, store: JobStore, job_id: JobId, finished: set[str]) -> None:
+        self.store, self.job_id, self.finished = store, job_id, finished
+
+    def done(self, step: str) -> bool:
+        return step in self.finished
+
+    async def mark(self, step: str) -> None:
+        await self.store.mark_step(self.job_id, step)
+        self.finished.add(step)
+
+
+class JobRunner:
+    """Owns the background work: `submit()` returns at once; workers run jobs in FIFO order.
+
+    Use as `async with JobRunner(...) as runner:`; leaving the block stops the workers without
+    marking running jobs cancelled, so they resume from their checkpoints on the next start.
+    """
+
+    def __init__(
+        self,
+        store: JobStore,
+        pipeline: Pipeline,
+        jobs_dir: Path,
+        limits: RunnerLimits | None = None,
+        *,
+        resume_platforms: frozenset[str] = frozenset(),
+    ) -> None:
+        self.store, self.pipeline, self.jobs_dir = store, pipeline, jobs_dir
+        self.limits = limits or RunnerLimits()
+        self.resume_platforms = resume_platforms  # whose unfinished jobs restart with us
+        self._queue: deque[JobId] = deque()
+        self._has_work = asyncio.Condition()
+        self._running: dict[JobId, asyncio.Task[None]] = {}
+        self._cancel_requested: set[JobId] = set()
+        self._subscribers: defaultdict[JobId, list[asyncio.Queue[ProgressEvent]]] = defaultdict(
+            list
+        )
+        self._last_event: dict[JobId, ProgressEvent] = {}
+        self._handlers: dict[str, DeliveryHandler] = {}
+        self._background: set[asyncio.Task[None]] = set()
+        self._workers: list[asyncio.Task[None]] = []
+        self._stopping = False
+
+    async def __aenter__(self) -> JobRunner:
+        for job in await self.store.with_status(*_UNFINISHED):
+            if job.origin.platform in self.resume_platforms:
+                self._queue.append(job.id)  # oldest first: the queue keeps its order
+        self._workers = [
+            asyncio.create_task(self._work(), name=f"storybot-worker-{i}")
+            for i in range(self.limits.max_concurrent_jobs)
+        ]
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._stopping = True
+        tasks = [*self._workers, *self._running.values(), *self._background]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    def register_delivery(self, platform: str, handler: DeliveryHandler) -> None:
+        """Front ends call this at start: finished jobs of `platform` go to `handler`."""
+        self._handlers[platform] = handler
+
+    # ------------------------------------------------------------------ public API
+
+    async def submit(
+        self, request: StoryRequest, origin: Origin, *, keep_files: bool = False
+    ) -> Job:
+        """Check limits and the request, store the job, queue it; returns at once."""
+        await self._check_limits(origin)
+        self.pipeline.validate(request)
+        job = Job(
+            id=JobId(uuid.uuid4().hex[:10]),
+            kind=JobKind.STORY,
+            origin=origin,
+            request=request,
+            metadata={"keep_files": keep_files},
+        )
+        await self.store.create(job)
+        async with self._has_work:
+            self._queue.append(job.id)
+            self._has_work.notify()
+        await self._announce_positions()
+        return job
+
+    async def subscribe(self, job_id: JobId) -> AsyncIterator[ProgressEvent]:
+        """The job's events: first its current state, then every new one until it ends."""
+        queue: asyncio.Queue[ProgressEvent] = asyncio.Queue()
+        self._subscribers[job_id].append(queue)
+        try:
+            current = await self._current_state(job_id)
+            yield current
+            if isinstance(current, _TERMINAL):
+                return
+            while True:
+                event = await queue.get()
+                yield event
+                if isinstance(event, _TERMINAL):
+                    return
+        finally:
+            self._subscribers[job_id].remove(queue)
+            if not self._subscribers[job_id]:
+                del self._subscribers[job_id]
+
+    async def cancel(self, job_id: JobId) -> Job:
+        """Cancel a queued or running job; a finished job is returned unchanged."""
+        job = await self.store.get(job_id)
+        if job.status.finished:
+            return job
+        if job_id in self._queue:
+            self._queue.remove(job_id)
+            await self._finish_cancelled(job_id)
+            await self._announce_positions()
+        elif (task := self._running.get(job_id)) is not None:
+            self._cancel_requested.add(job_id)
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        return await self.store.get(job_id)
+
+    async def get(self, job_id: JobId) -> Job:
+        """A job by id (`JobNotFound` otherwise)."""
+        return await self.store.get(job_id)
+
+    async def recent(self, origin: Origin, limit: int = 5) -> list[Job]:
+        """A user's newest jobs."""
+        return await self.store.recent(
+            platform=origin.platform, user_id=origin.user_id, limit=limit
+        )
+
+    def queue_position(self, job_id: JobId) -> int | None:
+        """1 for the next job to start; None if not queued."""
+        try:
+            return self._queue.index(job_id) + 1
+        except ValueError:
+            return None
+
+    def workdir(self, job_id: JobId) -> Path:
+        """The folder holding a job's checkpoints and outputs."""
+        return self.jobs_dir / job_id
+
+    # ------------------------------------------------------------------ limits
+
+    async def _check_limits(self, origin: Origin) -> None:
+        if origin.platform == "cli":
+            return  # the local user owns the machine
+        ids = {origin.user_id, origin.chat_id} - {""}
+        if ids & self.limits.admin_ids:
+            return
+        if self.limits.allowed_ids and not ids & self.limits.allowed_ids:
+            raise LimitReached("This bot is private: ask its owner to add you to the allow-list.")
+        platform, user_id = origin.platform, origin.user_id
+        in_flight = await self.store.count(
+            platform=platform, user_id=user_id, statuses=_UNFINISHED
+        )
+        if in_flight >= self.limits.user_jobs_in_flight:
+            raise LimitReached(
+                f"You already have {in_flight} story in progress (the limit is "
+                f"{self.limits.user_jobs_in_flight}); wait for it to finish or cancel it."
+            )
+        since = datetime.now(UTC) - timedelta(days=1)
+        today = await self.store.count(platform=platform, user_id=user_id, since=since)
+        if today >= self.limits.user_jobs_per_day:
+            oldest = (
+                await self.store.oldest_since(platform=platform, user_id=user_id, since=since)
+                or since
+            )
+            wait = oldest + timedelta(days=1) - datetime.now(UTC)
+            raise LimitReached(
+                f"You have made {today} stories in the last 24 hours (the limit is "
+                f"{self.limits.user_jobs_per_day}); the next one frees up in {_duration(wait)}."
+            )
+
+    # ------------------------------------------------------------------ running
+
+    async def _work(self) -> None:
+        while True:
+            async with self._has_work:
+                await self._has_work.wait_for(lambda: bool(self._queue))
+                job_id = self._queue.popleft()
+            await self._announce_positions()
+            task = asyncio.create_task(self._execute(job_id), name=f"storybot-job-{job_id}")
+            self._running[job_id] = task
+            try:
+                # Shielded: cancelling one job (runner.cancel) must not kill its worker.
+                await asyncio.shield(task)
+            except asyncio.CancelledError:
+                if self._stopping:  # the worker itself is stopping: stop the job too
+                    task.cancel()
+                    await asyncio.gather(task, return_exceptions=True)
+                    raise
+            finally:
+                self._running.pop(job_id, None)
+
+    async def _execute(self, job_id: JobId) -> None:
+        job = await self.store.get(job_id)
+        if job.status.finished:
+            return
+        started = job.started_at or datetime.now(UTC)
+        await self.store.update(job_id, status=JobStatus.PROCESSING, started_at=started)
+        steps = _StoreSteps(self.store, job_id, await self.store.steps(job_id))
+        stage_times: dict[str, float] = {}
+        sink = self._sink(job_id, stage_times)
+        try:
+            result = await self._run_with_retries(job, sink, steps)
+        except asyncio.CancelledError:
+            if job_id in self._cancel_requested:
+                self._cancel_requested.discard(job_id)
+                await asyncio.shield(self._finish_cancelled(job_id))
+            raise
+        except CoreError as exc:
+            await self._finish_failed(job_id, exc.message)
+            return
+        await self._finish_completed(job, result, stage_times)
+
+    async def _run_with_retries(
+        self, job: Job, sink: ProgressSink, steps: _StoreSteps
+    ) -> StoryVideo:
+        """Re-run the pipeline after a transient failure; checkpoints skip finished steps."""
+        for attempt in range(self.limits.step_retries + 1):
+            try:
+                return await self.pipeline.run(
+                    job.id, job.request, self.workdir(job.id), sink, steps
+                )
+            except ProviderUnavailable as exc:
+                if attempt == self.limits.step_retries:
+                    raise
+                delay = self.limits.step_retry_delay_s * 2**attempt
+                log.info("job %s: transient failure (%s); retrying in %.0f s", job.id, exc, delay)
+                await sink(ProviderWaiting(job.id, "the provider", delay, "retrying a step"))
+                await asyncio.sleep(delay)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _sink(self, job_id: JobId, stage_times: dict[str, float]) -> ProgressSink:
+        loop = asyncio.get_running_loop()
+        started: dict[Stage, float] = {}
+
+        async def sink(event: ProgressEvent, /) -> None:
+            match event:
+                case StageStarted(stage=stage, percent=percent):
+                    started.setdefault(stage, loop.time())
+                    await self.store.update(
+                        job_id, status=_STAGE_STATUS[stage], percent=percent,
+                        message=f"{stage.value} 0/{event.total}",
+                    )  # fmt: skip
+                case StageProgressed(stage=stage, done=done, total=total, percent=percent):
+                    if done == total and stage in started:
+                        stage_times[stage.value] = round(loop.time() - started[stage], 3)
+                    await self.store.update(
+                        job_id, percent=percent, message=f"{stage.value} {done}/{total}"
+                    )
+                case ProviderWaiting(provider=provider, retry_in_s=delay, reason=reason):
+                    await self.store.update(
+                        job_id, message=f"waiting for {provider} ({reason}), {delay:.0f} s"
+                    )
+                case _:
+                    pass
+            await self._publish(event)
+
+        return sink
+
+    async def _publish(self, event: ProgressEvent) -> None:
+        self._last_event[event.job_id] = event
+        for queue in self._subscribers.get(event.job_id, []):
+            queue.put_nowait(event)
+        if isinstance(event, _TERMINAL):
+            self._last_event.pop(event.job_id, None)
+
+    async def _announce_positions(self) -> None:
+        for position, job_id in enumerate(list(self._queue), start=1):
+            await self._publish(Queued(job_id, position))
+
+    async def _current_state(self, job_id: JobId) -> ProgressEvent:
+        job = await self.store.get(job_id)
+        match job.status:
+            case JobStatus.COMPLETED:
+                return JobSucceeded(job_id, _result_of(job))
+            case JobStatus.FAILED:
+                return JobFailed(job_id, job.error or "the job failed")
+            case JobStatus.CANCELLED:
+                return JobCancelled(job_id)
+            case JobStatus.PENDING:
+                return Queued(job_id, self.queue_position(job_id) or 1)
+            case _:
+                return self._last_event.get(job_id) or StageStarted(
+                    job_id, Stage.STORY, 1, job.percent
+                )
+
+    # ------------------------------------------------------------------ endings
+
+    async def _finish_completed(
+        self, job: Job, result: StoryVideo, stage_times: dict[str, float]
+    ) -> None:
+        if not job.metadata.get("keep_files"):
+            await asyncio.to_thread(_remove_work_files, self.workdir(job.id))
+        size = (await asyncio.to_thread(result.video.stat)).st_size
+        metadata: dict[str, Any] = {
+            **job.metadata,
+            "providers": self.pipeline.providers.label,
+            "stage_s": stage_times,
+            "file_size": size,
+            "duration_s": round(result.duration_s, 3),
+            "width": result.width,
+            "height": result.height,
+            "title": result.story.title,
+            "prompt": job.request.theme,
+            "notes": list(result.notes),
+            "scene_starts_s": list(result.scene_starts_s),
+            "story": result.story.model_dump(mode="json"),
+        }
+        local = job.origin.platform in LOCAL_PLATFORMS  # the stored file is the delivery
+        await self.store.update(
+            job.id, status=JobStatus.COMPLETED, percent=100, message="done", error=None,
+            completed_at=datetime.now(UTC), outputs=(result.video, result.thumbnail),
+            metadata=metadata, delivery=Delivery.DELIVERED if local else Delivery.PENDING,
+        )  # fmt: skip
+        await self._publish(JobSucceeded(job.id, result))
+        if not local:
+            finished = await self.store.get(job.id)
+            task = asyncio.create_task(self._deliver(finished, result))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+
+    async def _finish_failed(self, job_id: JobId, reason: str) -> None:
+        await asyncio.to_thread(shutil.rmtree, self.workdir(job_id), True)
+        await self.store.clear_steps(job_id)
+        await self.store.update(
+            job_id, status=JobStatus.FAILED, error=reason, message="failed",
+            completed_at=datetime.now(UTC),
+        )  # fmt: skip
+        await self._publish(JobFailed(job_id, reason))
+
+    async def _finish_cancelled(self, job_id: JobId) -> None:
+        await asyncio.to_thread(shutil.rmtree, self.workdir(job_id), True)
+        await self.store.clear_steps(job_id)
+        await self.store.update(
+            job_id, status=JobStatus.CANCELLED, message="cancelled",
+            completed_at=datetime.now(UTC),
+        )  # fmt: skip
+        await self._publish(JobCancelled(job_id))
+
+    async def _deliver(self, job: Job, result: StoryVideo) -> None:
+        """Hand the output to its front end: a bounded number of tries, then `failed`."""
+        handler = self._handlers.get(job.origin.platform)
+        if handler is None:
+            return  # stays `pending` until that front end is running
+        for attempt in range(1, _DELIVERY_ATTEMPTS + 1):
+            await self.store.update(
+                job.id,
+                delivery=Delivery.DELIVERING,
+                delivery_attempts=job.delivery_attempts + attempt,
+            )
+            try:
+                await handler(job, result)
+            except Exception:  # a front end's failure must not kill the runner; logged
+                log.exception("job %s: delivery attempt %d failed", job.id, attempt)
+                await asyncio.sleep(2.0 * attempt)
+                continue
+            await self.store.update(job.id, delivery=Delivery.DELIVERED)
+            return
+        await self.store.update(job.id, delivery=Delivery.FAILED)
+        log.error("job %s: delivery failed after %d attempts", job.id, _DELIVERY_ATTEMPTS)
+
+
+def _result_of(job: Job) -> StoryVideo:
+    """Rebuild a finished job's result from the store (for late subscribers)."""
+    meta = job.metadata
+    video, thumbnail = job.outputs[0], job.outputs[1]
+    return StoryVideo(
+        video=video,
+        thumbnail=thumbnail,
+        duration_s=float(meta["duration_s"]),
+        width=int(meta["width"]),
+        height=int(meta["height"]),
+        story=Story.model_validate(meta["story"]),
+        scene_starts_s=tuple(meta.get("scene_starts_s", ())),
+        notes=tuple(meta.get("notes", ())),
+    )
+
+
+def _remove_work_files(workdir: Path) -> None:
+    for path in workdir.iterdir():
+        if path.name not in _KEEP_AFTER_SUCCESS:
+            path.unlink(missing_ok=True)
+
+
+def _duration(delta: timedelta) -> str:
+    minutes = max(1, int(delta.total_seconds() // 60))
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min" if hours else f"{minutes} min"
