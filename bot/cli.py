@@ -206,10 +206,11 @@ def _story(args: argparse.Namespace, settings: Settings, providers: Providers) -
         return 130
     if args.keep:
         err.print(f"Work files kept in {settings.jobs_dir / job.id}")
-    out.print(
+    summary = (
         f"{destination}  ({result.duration_s:.1f} s, {result.width}×{result.height}, "
         f"{len(result.story.scenes)} scenes: “{result.story.title}”)"
     )
+    out.print(Text(summary), soft_wrap=True)
     for note_line in result.notes:
         err.print(f"note: {note_line}")
     return 0
