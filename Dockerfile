@@ -16,4 +16,4 @@ USER storybot
 VOLUME ["/data"]
 WORKDIR /data
 ENTRYPOINT ["storybot"]
-CMD ["--help"]
+CMD ["run"]

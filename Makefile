@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 THEME ?= a cat and a dog
 
-.PHONY: install demo fmt lint typecheck test check bench clean
+.PHONY: install demo run fmt lint typecheck test check bench clean
 
 install: $(VENV)/.installed
 
@@ -16,6 +16,9 @@ $(VENV)/.installed: pyproject.toml
 
 demo: install  ## make a story video with the offline default (no key needed)
 	$(BIN)/storybot story "$(THEME)"
+
+run: install  ## run the chat bots configured in .env
+	$(BIN)/storybot run
 
 fmt: install
 	$(BIN)/ruff format .
@@ -35,6 +38,7 @@ check: lint typecheck test
 
 bench: install
 	$(PY) bench/pipeline.py
+	$(PY) bench/load.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

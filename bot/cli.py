@@ -19,14 +19,15 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 from rich.text import Text
 
+from bot.options import StoryOptions, parse_scenes
 from bot.render import ProgressView
+from bot.serve import FRONT_ENDS, enabled_front_ends, serve
 from core.config import ProviderChoice, Settings
 from core.doctor import diagnose
 from core.errors import CoreError, InvalidRequest
 from core.jobs import Job, Origin, open_job_store
 from core.models import (
     MAX_SCENES,
-    MAX_THEME_CHARS,
     Aspect,
     StoryRequest,
     StoryVideo,
@@ -71,6 +72,7 @@ def _parser() -> argparse.ArgumentParser:
 
     commands.add_parser("voices", help="list the narrator voices of the active back end")
     commands.add_parser("doctor", help="check credentials, models, ffmpeg and tokens")
+    commands.add_parser("run", help="run the chat bots configured in the environment")
     jobs = commands.add_parser("jobs", help="list recent jobs")
     jobs.add_argument("--limit", type=int, default=20, help="how many (default 20)")
     return parser
@@ -90,6 +92,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(_doctor(settings))
     if args.command == "jobs":
         return asyncio.run(_jobs(settings, args.limit))
+    if args.command == "run":
+        return _serve(settings)
     try:
         providers = build_providers(settings)
     except CoreError as exc:
@@ -101,6 +105,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         case "story":
             return _story(args, settings, providers)
     return 2  # unreachable: argparse requires a command
+
+
+def _serve(settings: Settings) -> int:
+    if not enabled_front_ends(settings):
+        wanted = ", ".join(f"{name} ({variable})" for name, variable in FRONT_ENDS.items())
+        _error(f"no front end is configured; set the setting of at least one: {wanted}")
+        return 2
+    try:
+        asyncio.run(serve(settings))
+    except CoreError as exc:
+        _error(str(exc))
+        return 1
+    return 0
 
 
 async def _doctor(settings: Settings) -> int:
@@ -151,25 +168,14 @@ def _voices(providers: Providers) -> int:
 
 
 def _request(args: argparse.Namespace, settings: Settings) -> StoryRequest:
-    if not args.theme.strip():
-        raise InvalidRequest("the theme is empty — say what the story is about")
-    if len(args.theme) > MAX_THEME_CHARS:
-        raise InvalidRequest(f"the theme is longer than {MAX_THEME_CHARS} characters")
-    scenes = settings.scenes if args.scenes is None else args.scenes
-    if not 1 <= scenes <= MAX_SCENES:
-        raise InvalidRequest(f"--scenes must be between 1 and {MAX_SCENES}")
-    try:
-        return StoryRequest(
-            theme=args.theme,
-            scenes=scenes,
-            aspect=args.aspect or settings.aspect,
-            style=args.style or settings.style,
-            voice=args.voice or settings.voice,
-            language=args.language or settings.language,
-        )
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        raise InvalidRequest(f"{first['loc'][0]}: {first['msg']}") from None
+    options = StoryOptions(
+        scenes=None if args.scenes is None else parse_scenes(str(args.scenes)),
+        aspect=Aspect(args.aspect) if args.aspect else None,
+        style=Style(args.style) if args.style else None,
+        voice=args.voice,
+        language=args.language,
+    )
+    return options.request(args.theme, settings)
 
 
 def _output_path(args: argparse.Namespace, request: StoryRequest) -> Path:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import assert_never
 
+from bot.options import OPTION_HELP
+from core.models import StoryVideo, Voice
 from core.progress import (
     JobCancelled,
     JobFailed,
@@ -90,3 +92,54 @@ def _describe(stage: Stage, done: int, total: int) -> str:
             return "Uploading"
         case _:
             assert_never(stage)
+
+
+def bar(percent: int, width: int = 10) -> str:
+    """A text progress bar: `▰▰▰▱▱▱▱▱▱▱ 30%`."""
+    filled = max(0, min(width, round(percent * width / 100)))
+    return f"{'▰' * filled}{'▱' * (width - filled)} {percent}%"
+
+
+def clock(seconds: float) -> str:
+    """Elapsed time as m:ss."""
+    minutes, secs = divmod(int(seconds), 60)
+    return f"{minutes}:{secs:02d}"
+
+
+def chat_progress(view: ProgressView, elapsed_s: float) -> str:
+    """The progress message of a chat front end: what happens now, a bar, the time so far."""
+    if view.finished:
+        return view.text()
+    if view.queue_position is not None and not view.active:
+        return f"⏳ #{view.queue_position} in line — your story starts soon\n{clock(elapsed_s)}"
+    return f"🎬 {view.text()}\n{bar(view.percent)} · {clock(elapsed_s)}"
+
+
+def done_summary(result: StoryVideo) -> str:
+    """One line once the video is delivered, plus any notes (e.g. a reused picture)."""
+    lines = [
+        f"✅ “{result.story.title}” — {result.duration_s:.0f} s, {len(result.story.scenes)} scenes"
+    ]
+    lines += [f"ℹ️ {note}" for note in result.notes]
+    return "\n".join(lines)
+
+
+def help_text(
+    *, command: str, voices: list[Voice], example_voice: str, max_voices: int = 12
+) -> str:
+    """What the bot does, an example, and every option with its valid values."""
+    listed = ", ".join(v.name for v in voices[:max_voices])
+    more = f" and {len(voices) - max_voices} more" if len(voices) > max_voices else ""
+    return (
+        "I turn a theme into an illustrated, narrated children's story video.\n\n"
+        f"Example: {command} a cat and a dog\n"
+        f"With options (before the theme): {command} scenes=4 aspect=9:16 style=watercolor "
+        f"voice={example_voice} language=fr a brave little fox\n\n"
+        "Options:\n"
+        f"• scenes: {OPTION_HELP['scenes']}\n"
+        f"• aspect: {OPTION_HELP['aspect']}\n"
+        f"• style: {OPTION_HELP['style']}\n"
+        f"• language: {OPTION_HELP['language']}\n"
+        f"• voice: {listed}{more}\n\n"
+        "Other commands: /status (your recent stories), /cancel (stop your story)."
+    )

@@ -55,6 +55,12 @@ class Settings(BaseSettings):
     telegram_bot_token: SecretStr | None = Field(None, validation_alias="TELEGRAM_BOT_TOKEN")
     telegram_api_base_url: str | None = Field(None, validation_alias="TELEGRAM_API_BASE_URL")
     telegram_api_file_url: str | None = Field(None, validation_alias="TELEGRAM_API_FILE_URL")
+    telegram_upload_limit_mb: float = Field(
+        50, gt=0, le=2000, validation_alias="STORYBOT_TELEGRAM_UPLOAD_LIMIT_MB"
+    )
+    progress_interval_s: float = Field(
+        3.0, ge=0.5, le=60, validation_alias="STORYBOT_PROGRESS_INTERVAL_S"
+    )
     discord_bot_token: SecretStr | None = Field(None, validation_alias="DISCORD_BOT_TOKEN")
     discord_api_base_url: str | None = Field(None, validation_alias="DISCORD_API_BASE_URL")
     discord_gateway_url: str | None = Field(None, validation_alias="DISCORD_GATEWAY_URL")

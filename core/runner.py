@@ -8,8 +8,8 @@ import logging
 import shutil
 import uuid
 from collections import defaultdict, deque
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
@@ -179,7 +179,7 @@ class JobRunner:
         await self._announce_positions()
         return job
 
-    async def subscribe(self, job_id: JobId) -> AsyncIterator[ProgressEvent]:
+    async def subscribe(self, job_id: JobId) -> AsyncGenerator[ProgressEvent, None]:
         """The job's events: first its current state, then every new one until it ends."""
         queue: asyncio.Queue[ProgressEvent] = asyncio.Queue()
         self._subscribers[job_id].append(queue)
@@ -213,6 +213,13 @@ class JobRunner:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         return await self.store.get(job_id)
+
+    async def remember(self, job_id: JobId, **extra: str) -> Job:
+        """Store ids a front end needs later (e.g. its progress message) with the job's origin."""
+        job = await self.store.get(job_id)
+        origin = replace(job.origin, extra={**job.origin.extra, **extra})
+        await self.store.update(job_id, origin=origin)
+        return replace(job, origin=origin)
 
     async def get(self, job_id: JobId) -> Job:
         """A job by id (`JobNotFound` otherwise)."""

@@ -117,3 +117,48 @@ async def assemble(pictures: Sequence[Path], audio: Path, out: Path, timeline: T
     await run_ffmpeg(build_ffmpeg_args(concat, audio, partial, timeline))
     os.replace(partial, out)
     return out
+
+
+async def shrink_to_fit(
+    video: Path, out: Path, *, limit_bytes: int, duration_s: float, size: tuple[int, int]
+) -> Path:
+    """Re-encode `video` to at most `limit_bytes`: lower bitrate first, then lower resolution.
+
+    Shared by the chat front ends for their upload limits; raises `RenderError` if even the
+    smallest rendition does not fit. The result stays chat-playable (H.264 yuv420p, AAC,
+    faststart).
+    """
+    if await _size(video) <= limit_bytes:
+        return video
+    audio_bps = 48_000
+    budget_bps = limit_bytes * 8 * 0.92 / max(duration_s, 0.1)  # 8 % for the container
+    width, height = size
+    for scale, share in ((1.0, 1.0), (1.0, 0.8), (0.75, 0.8), (0.5, 0.8), (0.5, 0.6)):
+        video_bps = int((budget_bps - audio_bps) * share)
+        if video_bps < 50_000:
+            break
+        w, h = _even(width * scale), _even(height * scale)
+        args = [
+            ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
+            "-i", str(video), "-vf", f"scale={w}:{h},format=yuv420p",
+            "-c:v", "libx264", "-preset", "veryfast", "-b:v", str(video_bps),
+            "-maxrate", str(video_bps), "-bufsize", str(video_bps * 2),
+            "-c:a", "aac", "-b:a", str(audio_bps), "-ac", "1",
+            "-movflags", "+faststart", str(out),
+        ]  # fmt: skip
+        await run_ffmpeg(args)
+        if (shrunk := await _size(out)) <= limit_bytes:
+            log.info("shrunk %s to %d bytes at %dx%d", video.name, shrunk, w, h)
+            return out
+    raise RenderError(
+        f"the video is too large to send here, even at a lower quality "
+        f"(the limit is {limit_bytes / 1e6:.0f} MB)"
+    )
+
+
+async def _size(path: Path) -> int:
+    return await asyncio.to_thread(os.path.getsize, path)
+
+
+def _even(value: float) -> int:
+    return max(2, int(value) // 2 * 2)

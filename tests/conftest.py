@@ -23,6 +23,8 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
         if name in _OUR_VARIABLES or name.startswith("STORYBOT_"):
             monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)
+    # python-telegram-bot 22: time values as timedelta (as `storybot run` sets it), no warning.
+    monkeypatch.setenv("PTB_TIMEDELTA", "true")
     data = tmp_path / "data"
     monkeypatch.setenv("STORYBOT_DATA_DIR", str(data))
     return data

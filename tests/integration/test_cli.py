@@ -32,9 +32,9 @@ def test_story_makes_a_video_with_the_offline_default(tmp_path: Path) -> None:
     ("args", "message"),
     [
         (["story", ""], "theme is empty"),
-        (["story", "x" * 501], "longer than 500"),
-        (["story", "a cat", "--scenes", "0"], "between 1 and 10"),
-        (["story", "a cat", "--scenes", "11"], "between 1 and 10"),
+        (["story", "x" * 501], "keep it under 500"),
+        (["story", "a cat", "--scenes", "0"], "from 1 to 10"),
+        (["story", "a cat", "--scenes", "11"], "from 1 to 10"),
         (["story", "a cat", "--voice", "klingon"], "storybot voices"),
         (["story", "a cat", "--style", "cubist"], "invalid choice"),
         (["story", "a cat", "--out", "/nonexistent/dir/x.mp4"], "cannot write"),

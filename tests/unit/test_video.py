@@ -40,3 +40,39 @@ def test_ffmpeg_args_make_a_chat_playable_mp4() -> None:
     assert args[args.index("-t") + 1] == "1.000000"
     assert args.count("-i") == 2
     assert args[-1] == "o.mp4"
+
+
+async def test_shrink_to_fit_meets_the_limit(tmp_path: Path) -> None:
+    """A video over the limit is re-encoded under it and stays a playable H.264/AAC MP4."""
+    import numpy as np
+    from PIL import Image
+
+    from core.audio import to_wav
+    from core.models import Speech
+    from core.video import assemble, shrink_to_fit
+    from tests.probe import probe
+
+    rng = np.random.default_rng(3)
+    pictures = []
+    for i in range(2):  # noise pictures compress badly: a large file from a short video
+        path = tmp_path / f"p{i}.png"
+        Image.fromarray(rng.integers(0, 255, (720, 1280, 3), dtype=np.uint8)).save(path)
+        pictures.append(path)
+    audio = tmp_path / "a.wav"
+    audio.write_bytes(to_wav(Speech(b"\x00\x00" * 24_000 * 4)))
+    timeline = Timeline(24, (48, 48), 4.0)
+    big = await assemble(pictures, audio, tmp_path / "big.mp4", timeline)
+    limit = big.stat().st_size // 3
+    small = await shrink_to_fit(
+        big, tmp_path / "small.mp4", limit_bytes=limit, duration_s=4.0, size=(1280, 720)
+    )
+    assert small.stat().st_size <= limit
+    p = probe(small)
+    assert (p.video_codec, p.audio_codec, p.pix_fmt) == ("h264", "aac", "yuv420p")
+    assert abs(p.duration_s - 4.0) < 0.15
+    assert (
+        await shrink_to_fit(
+            small, tmp_path / "x.mp4", limit_bytes=limit, duration_s=4.0, size=(1280, 720)
+        )
+        == small
+    )  # already fits: unchanged

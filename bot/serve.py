@@ -1,0 +1,67 @@
+"""`storybot run`: the composition root — settings → store → providers → runner → front ends."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+from contextlib import AsyncExitStack
+
+from core.config import Settings
+from core.jobs import open_job_store
+from core.logs import configure_logging
+from core.pipeline import Pipeline, PipelineLimits
+from core.providers import build_providers
+from core.runner import JobRunner, RunnerLimits
+
+log = logging.getLogger(__name__)
+
+# Which setting turns each front end on.
+FRONT_ENDS = {"telegram": "TELEGRAM_BOT_TOKEN"}
+
+
+def enabled_front_ends(settings: Settings) -> list[str]:
+    """The front ends whose settings are present."""
+    return ["telegram"] if settings.telegram_bot_token is not None else []
+
+
+def secrets_of(settings: Settings) -> list[str]:
+    """Every secret value in the settings, for log redaction."""
+    values = (
+        settings.gemini_api_key, settings.google_api_key, settings.telegram_bot_token,
+        settings.discord_bot_token,
+    )  # fmt: skip
+    return [value.get_secret_value() for value in values if value is not None]
+
+
+async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
+    """Run the job runner and every configured front end until `stop` is set (or a signal)."""
+    # python-telegram-bot 22: opt in to timedelta time values (its announced default).
+    os.environ.setdefault("PTB_TIMEDELTA", "true")
+    from bot.telegram_adapter import TelegramAdapter  # the chat libraries load only when serving
+
+    configure_logging(settings.log_level, secrets_of(settings))
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    providers = build_providers(settings)
+    log.info(
+        "back end: %s; front ends: %s", providers.label, ", ".join(enabled_front_ends(settings))
+    )
+    async with AsyncExitStack() as stack:
+        stack.push_async_callback(providers.aclose)
+        store = await stack.enter_async_context(open_job_store(settings.database))
+        pipeline = Pipeline(providers, PipelineLimits.from_settings(settings))
+        limits = RunnerLimits.from_settings(settings)
+        resume = frozenset(FRONT_ENDS) | {"http"}
+        runner = await stack.enter_async_context(
+            JobRunner(store, pipeline, settings.jobs_dir, limits, resume_platforms=resume)
+        )
+        if settings.telegram_bot_token is not None:
+            await stack.enter_async_context(TelegramAdapter(runner, settings))
+        await stop.wait()
+        log.info("shutting down: unfinished jobs resume on the next start")

@@ -1,0 +1,278 @@
+"""The Telegram front end: the real python-telegram-bot Application against a loopback Bot API."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+from pathlib import Path
+
+import pytest
+
+from bot.telegram_adapter import TelegramAdapter
+from core.config import Settings
+from core.jobs import JobStatus, JobStore, open_job_store
+from core.models import Aspect, Scene, Style
+from core.pipeline import Pipeline, PipelineLimits
+from core.providers import Providers
+from core.providers.offline import OfflineIllustrator, OfflineNarrator, OfflineStoryWriter
+from core.runner import JobRunner, RunnerLimits
+from tests.probe import probe
+from tests.telegram_server import FakeTelegram
+
+pytestmark = pytest.mark.slow
+
+
+class SlowIllustrator(OfflineIllustrator):
+    """Offline pictures that take a while, so a job spans several progress edits."""
+
+    def __init__(self, delay: float) -> None:
+        self.delay = delay
+        self.calls = 0
+
+    async def draw(
+        self, scene: Scene, *, style: Style, aspect: Aspect, reference: bytes | None = None
+    ) -> bytes:
+        self.calls += 1
+        await asyncio.sleep(self.delay)
+        return await super().draw(scene, style=style, aspect=aspect, reference=reference)
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeTelegram]:
+    async with FakeTelegram() as server:
+        yield server
+
+
+def telegram_settings(
+    fake: FakeTelegram, monkeypatch: pytest.MonkeyPatch, **extra: str
+) -> Settings:
+    env = {
+        "TELEGRAM_BOT_TOKEN": fake.token,
+        "TELEGRAM_API_BASE_URL": fake.base_url,
+        "TELEGRAM_API_FILE_URL": fake.base_file_url,
+        "STORYBOT_IMAGE_CONCURRENCY": "1",
+        **extra,
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return Settings(_env_file=None)  # type: ignore[call-arg]
+
+
+async def start_bot(
+    stack: AsyncExitStack, settings: Settings, tmp_path: Path, delay: float = 0.0
+) -> tuple[JobStore, SlowIllustrator]:
+    illustrator = SlowIllustrator(delay)
+    providers = Providers(OfflineStoryWriter(), illustrator, OfflineNarrator())
+    store = await stack.enter_async_context(open_job_store(tmp_path / "jobs.db"))
+    runner = await stack.enter_async_context(
+        JobRunner(
+            store, Pipeline(providers, PipelineLimits.from_settings(settings)),
+            tmp_path / "jobs", RunnerLimits.from_settings(settings),
+            resume_platforms=frozenset({"telegram"}),
+        )
+    )  # fmt: skip
+    await stack.enter_async_context(TelegramAdapter(runner, settings))
+    return store, illustrator
+
+
+def edits_of(fake: FakeTelegram, message_id: int) -> list:  # type: ignore[type-arg]
+    return [
+        c for c in fake.calls_to("editMessageText") if int(c.params["message_id"]) == message_id
+    ]
+
+
+async def test_story_end_to_end(
+    fake: FakeTelegram, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """`/story a cat and a dog` → one progress message edited in place → an inline MP4."""
+    settings = telegram_settings(fake, monkeypatch)
+    async with AsyncExitStack() as stack:
+        await start_bot(stack, settings, tmp_path, delay=2.0)
+        await fake.wait_for("setMyCommands")
+        asked = fake.send_command("/story scenes=4 a cat and a dog")
+        sent = await fake.wait_for("sendVideo", timeout=120)
+        await asyncio.sleep(3.5)  # the summary edit waits for its slot
+    first = fake.calls_to("sendMessage")[0]
+    assert first.params["text"].startswith(("✍️", "⏳"))
+    assert "parse_mode" not in first.params
+    progress_id = first.result["message_id"]
+    edits = edits_of(fake, progress_id)
+    texts = [e.params["text"] for e in edits]
+    assert len(set(texts)) >= 2
+    assert any("Drawing scene" in t for t in texts)
+    assert texts[-1].startswith("✅")
+    times = [first.time] + [e.time for e in edits]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    assert min(gaps) >= 3.0 - 0.05, gaps  # never two edits of one message within 3 s
+    # The video: a real MP4 matching the declared size and length, with a thumbnail.
+    video = sent.files["video"].data
+    path = tmp_path / "sent.mp4"
+    path.write_bytes(video)
+    p = probe(path)
+    assert (p.video_codec, p.audio_codec) == ("h264", "aac")
+    assert (int(sent.params["width"]), int(sent.params["height"])) == (p.width, p.height)
+    assert abs(int(sent.params["duration"]) - p.duration_s) <= 1
+    assert sent.params["supports_streaming"] == "true"
+    thumb = sent.params["thumbnail"].removeprefix("attach://")
+    assert sent.files[thumb].data[:3] == b"\xff\xd8\xff"
+    assert sent.json("reply_parameters")["message_id"] == asked
+    assert fake.calls_to("sendChatAction")[-1].params["action"] == "upload_video"
+
+
+async def test_flood_control_is_honoured(
+    fake: FakeTelegram, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """After a 429 with retry_after=4 on an edit, that message is not edited for 4 s."""
+    settings = telegram_settings(fake, monkeypatch)
+    fake.fail_next("editMessageText", status=429, retry_after=4)
+    async with AsyncExitStack() as stack:
+        await start_bot(stack, settings, tmp_path, delay=1.5)
+        fake.send_command("/story scenes=5 a fox")
+        await fake.wait_for("sendVideo", timeout=120)
+        await asyncio.sleep(3.5)
+    edits = fake.calls_to("editMessageText")
+    refused = next(e for e in edits if e.status == 429)
+    later = [e for e in edits if e.time > refused.time]
+    assert later, "the final edit still happens"
+    assert later[0].time - refused.time >= 4.0
+
+
+async def test_cancel_button_stops_the_job(
+    fake: FakeTelegram, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The Cancel button stops provider calls; no video is sent; the message says so."""
+    settings = telegram_settings(fake, monkeypatch)
+    async with AsyncExitStack() as stack:
+        store, illustrator = await start_bot(stack, settings, tmp_path, delay=1.0)
+        fake.send_command("/story scenes=6 a cat")
+        first = await fake.wait_for("sendMessage")
+        while illustrator.calls < 2:  # noqa: ASYNC110 - polling a fake's call count
+            await asyncio.sleep(0.05)
+        fake.press_button(
+            chat_id=4242,
+            message_id=first.result["message_id"],
+            data=first.json("reply_markup")["inline_keyboard"][0][0]["callback_data"],
+        )
+        await fake.wait_for("answerCallbackQuery")
+        await fake.wait_for(
+            "editMessageText", lambda c: "Cancelled" in c.params["text"], timeout=20
+        )
+        calls = illustrator.calls
+        await asyncio.sleep(2.0)
+        assert illustrator.calls == calls
+        jobs = await store.recent()
+    assert fake.calls_to("sendVideo") == []
+    assert jobs[0].status is JobStatus.CANCELLED
+
+
+async def test_video_over_the_upload_limit_is_re_encoded(
+    fake: FakeTelegram, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """With a limit below the video's size, the bot re-encodes it to fit and sends that."""
+    settings = telegram_settings(fake, monkeypatch, STORYBOT_TELEGRAM_UPLOAD_LIMIT_MB="0.25")
+    async with AsyncExitStack() as stack:
+        store, _ = await start_bot(stack, settings, tmp_path)
+        fake.send_command("/story scenes=3 a cat and a dog")
+        sent = await fake.wait_for("sendVideo", timeout=120)
+        original = (await store.recent())[0].metadata["file_size"]
+    assert original > 250_000
+    assert len(sent.files["video"].data) <= 250_000 * 0.96
+    path = tmp_path / "small.mp4"
+    path.write_bytes(sent.files["video"].data)
+    assert probe(path).video_codec == "h264"
+
+
+@pytest.mark.parametrize(
+    ("text", "reply"),
+    [
+        ("/story", "Example: /story a cat and a dog"),
+        ("/story " + "x" * 501, "keep it under 500"),
+        ("/story " + "y" * 4090, "keep it under 500"),
+        ("/story colour=red a cat", "unknown option 'colour'"),
+        ("/story scenes=99 a cat", "scenes must be a number from 1 to 10"),
+        ("/story a dog with a gun", "isn't right for a children's story"),
+    ],
+)
+async def test_bad_input_gets_a_clear_reply(
+    fake: FakeTelegram, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, text: str, reply: str
+) -> None:
+    """Missing theme, over-long themes, bad options and unfit themes get a short reply."""
+    settings = telegram_settings(fake, monkeypatch)
+    async with AsyncExitStack() as stack:
+        await start_bot(stack, settings, tmp_path)
+        fake.send_command(text)
+        answer = await fake.wait_for("sendMessage")
+    assert reply in answer.params["text"]
+    assert "Traceback" not in answer.params["text"]
+
+
+async def test_markup_characters_are_sent_as_plain_text(
+    fake: FakeTelegram, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A theme with HTML/Markdown characters is accepted and nothing is sent with parse_mode."""
+    settings = telegram_settings(fake, monkeypatch)
+    async with AsyncExitStack() as stack:
+        store, _ = await start_bot(stack, settings, tmp_path)
+        fake.send_command("/story scenes=1 <b>a cat</b> & *dog* _x_ [y](z)")
+        await fake.wait_for("sendVideo", timeout=120)
+        job = (await store.recent())[0]
+    assert job.request.theme == "<b>a cat</b> & *dog* _x_ [y](z)"
+    assert all("parse_mode" not in c.params for c in fake.calls)
+
+
+async def test_two_chats_at_once_overlap(
+    fake: FakeTelegram, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Two chats each get their own video, and their jobs run at the same time."""
+    settings = telegram_settings(fake, monkeypatch, STORYBOT_MAX_CONCURRENT_JOBS="2")
+    async with AsyncExitStack() as stack:
+        store, _ = await start_bot(stack, settings, tmp_path, delay=1.0)
+        fake.send_command("/story scenes=2 a cat", chat_id=1, user_id=1)
+        fake.send_command("/story scenes=2 a dog", chat_id=2, user_id=2)
+        await fake.wait_for("sendVideo", lambda c: c.params["chat_id"] == "1", timeout=120)
+        await fake.wait_for("sendVideo", lambda c: c.params["chat_id"] == "2", timeout=120)
+        jobs = await store.recent()
+    a, b = sorted(jobs, key=lambda j: j.origin.chat_id)
+    assert a.started_at is not None
+    assert b.started_at is not None
+    assert a.completed_at is not None
+    assert b.completed_at is not None
+    assert a.started_at < b.completed_at
+    assert b.started_at < a.completed_at
+
+
+async def test_storybot_run_serves_stories(fake: FakeTelegram, tmp_path: Path) -> None:
+    """`storybot run` with only the token and the API URL set serves /story end to end."""
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "TELEGRAM_BOT_TOKEN": fake.token,
+        "TELEGRAM_API_BASE_URL": fake.base_url,
+        "STORYBOT_DATA_DIR": str(tmp_path / "data"),
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", env=env, cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        await fake.wait_for("getUpdates", timeout=60)
+        fake.send_command("/story scenes=2 a cat and a dog")
+        sent = await fake.wait_for("sendVideo", timeout=120)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, stderr = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 0, stderr.decode()
+    assert len(sent.files["video"].data) > 10_000
+    assert fake.token not in stderr.decode()
+
+
+def test_run_without_front_ends_names_the_settings(capsys: pytest.CaptureFixture[str]) -> None:
+    """With no front end configured, `storybot run` says which settings enable one."""
+    from bot.cli import main
+
+    assert main(["run"]) == 2
+    assert "TELEGRAM_BOT_TOKEN" in capsys.readouterr().err
