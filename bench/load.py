@@ -129,7 +129,7 @@ async def main() -> None:
             open_job_store(Path(tmp) / "jobs.db") as store,
             JobRunner(store, Pipeline(providers), Path(tmp) / "jobs", limits) as runner,
         ):
-            runner.register_delivery("telegram", deliver)
+            await runner.register_delivery("telegram", deliver)
             started = time.perf_counter()
             jobs = []
             for n in range(JOBS):

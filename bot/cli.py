@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import getpass
 import logging
 import os
 import shutil
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from pydantic import ValidationError
 from rich.console import Console
@@ -29,6 +30,7 @@ from core.jobs import Job, Origin, open_job_store
 from core.models import (
     MAX_SCENES,
     Aspect,
+    JobId,
     StoryRequest,
     StoryVideo,
     Style,
@@ -73,6 +75,10 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("voices", help="list the narrator voices of the active back end")
     commands.add_parser("doctor", help="check credentials, models, ffmpeg and tokens")
     commands.add_parser("run", help="run the chat bots configured in the environment")
+    resume = commands.add_parser("resume", help="finish an interrupted `storybot story` job")
+    resume.add_argument(
+        "job_id", help="the id shown when it was interrupted (see `storybot jobs`)"
+    )
     jobs = commands.add_parser("jobs", help="list recent jobs")
     jobs.add_argument("--limit", type=int, default=20, help="how many (default 20)")
     return parser
@@ -104,6 +110,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _voices(providers)
         case "story":
             return _story(args, settings, providers)
+        case "resume":
+            return _resume(args, settings, providers)
     return 2  # unreachable: argparse requires a command
 
 
@@ -199,18 +207,47 @@ def _story(args: argparse.Namespace, settings: Settings, providers: Providers) -
     except CoreError as exc:
         _error(str(exc))
         return 1
+    _say_backend(providers)
+    run = functools.partial(
+        _run_job, settings, pipeline, request=request, destination=destination, keep=args.keep
+    )
+    return _finish(run, settings, keep=args.keep)
+
+
+def _resume(args: argparse.Namespace, settings: Settings, providers: Providers) -> int:
+    pipeline = Pipeline(providers, PipelineLimits.from_settings(settings))
+    _say_backend(providers)
+    return _finish(
+        functools.partial(_run_job, settings, pipeline, resume=JobId(args.job_id)),
+        settings,
+        keep=False,
+    )
+
+
+def _say_backend(providers: Providers) -> None:
     backend = providers.label
     note = " (no key needed; set GEMINI_API_KEY to use Gemini)" if backend == "offline" else ""
     err.print(f"Back end: [bold]{backend}[/]{note}")
+
+
+def _finish(
+    run: Callable[[list[JobId]], Coroutine[Any, Any, tuple[Job, StoryVideo, Path]]],
+    settings: Settings,
+    *,
+    keep: bool,
+) -> int:
+    """Run a CLI job to the end and report it in one line (or a one-line error)."""
+    started: list[JobId] = []
     try:
-        job, result = asyncio.run(_run_job(settings, pipeline, request, destination, args.keep))
+        job, result, destination = asyncio.run(run(started))
     except CoreError as exc:
         _error(str(exc))
         return 1
     except KeyboardInterrupt:
-        err.print("interrupted")
+        hint = f" — resume with `storybot resume {started[0]}`" if started else ""
+        err.print(f"interrupted{hint}")
         return 130
-    if args.keep:
+    if keep:
         err.print(f"Work files kept in {settings.jobs_dir / job.id}")
     summary = (
         f"{destination}  ({result.duration_s:.1f} s, {result.width}×{result.height}, "
@@ -223,9 +260,51 @@ def _story(args: argparse.Namespace, settings: Settings, providers: Providers) -
 
 
 async def _run_job(
-    settings: Settings, pipeline: Pipeline, request: StoryRequest, destination: Path, keep: bool
-) -> tuple[Job, StoryVideo]:
-    """Submit to a local runner, show progress, then move the video to `destination`."""
+    settings: Settings,
+    pipeline: Pipeline,
+    started: list[JobId],
+    *,
+    request: StoryRequest | None = None,
+    destination: Path | None = None,
+    keep: bool = False,
+    resume: JobId | None = None,
+) -> tuple[Job, StoryVideo, Path]:
+    """Run one job (new, or `resume`d) on a local runner with a progress bar; move the video
+    to its destination. `started` receives the job id as soon as it exists."""
+    try:
+        async with (
+            open_job_store(settings.database) as store,
+            JobRunner(
+                store, pipeline, settings.jobs_dir, RunnerLimits(max_concurrent_jobs=1)
+            ) as runner,
+        ):
+            if resume is not None:
+                job = await store.get(resume)
+                if job.origin.platform != "cli":
+                    raise InvalidRequest(f"job {resume} belongs to {job.origin.platform}")
+                destination = Path(job.origin.extra["out"])
+                keep = bool(job.metadata.get("keep_files"))
+                await runner.resume(job.id)
+            else:
+                assert request is not None  # a new job always comes with its request
+                assert destination is not None
+                origin = Origin(
+                    "cli", getpass.getuser(), extra={"out": str(destination.resolve())}
+                )
+                job = await runner.submit(request, origin, keep_files=keep)
+            started.append(job.id)
+            result = await _follow(runner, job.id)
+            moved = await asyncio.to_thread(_move_outputs, result, destination)
+            await store.update(job.id, outputs=moved)
+            if not keep:
+                await asyncio.to_thread(shutil.rmtree, runner.workdir(job.id), True)
+            return job, result, destination
+    finally:
+        await pipeline.providers.aclose()
+
+
+async def _follow(runner: JobRunner, job_id: JobId) -> StoryVideo:
+    """Show a job's progress until it ends; its result, or its failure as `CoreError`."""
     view = ProgressView()
     columns = (
         SpinnerColumn(),
@@ -234,36 +313,19 @@ async def _run_job(
         TextColumn("{task.percentage:>3.0f}%"),
         TimeElapsedColumn(),
     )
-    origin = Origin("cli", getpass.getuser())
-    try:
-        async with (
-            open_job_store(settings.database) as store,
-            JobRunner(
-                store, pipeline, settings.jobs_dir, RunnerLimits(max_concurrent_jobs=1)
-            ) as runner,
-        ):
-            job = await runner.submit(request, origin, keep_files=keep)
-            with Progress(*columns, console=err, transient=True) as progress:
-                task = progress.add_task("Starting…", total=100)
-                async for event in runner.subscribe(job.id):
-                    view.apply(event)
-                    progress.update(task, description=view.text(), completed=view.percent)
-                    match event:
-                        case JobFailed(reason=reason):
-                            raise CoreError(reason)
-                        case JobCancelled():
-                            raise CoreError("the job was cancelled")
-                        case JobSucceeded(result=result):
-                            moved = await asyncio.to_thread(_move_outputs, result, destination)
-                            await store.update(job.id, outputs=moved)
-                            if not keep:
-                                await asyncio.to_thread(
-                                    shutil.rmtree, runner.workdir(job.id), True
-                                )
-                            return job, result
-            raise CoreError("the job ended without a result")  # subscribe() always ends a job
-    finally:
-        await pipeline.providers.aclose()
+    with Progress(*columns, console=err, transient=True) as progress:
+        task = progress.add_task("Starting…", total=100)
+        async for event in runner.subscribe(job_id):
+            view.apply(event)
+            progress.update(task, description=view.text(), completed=view.percent)
+            match event:
+                case JobFailed(reason=reason):
+                    raise CoreError(reason)
+                case JobCancelled():
+                    raise CoreError("the job was cancelled")
+                case JobSucceeded(result=result):
+                    return result
+    raise CoreError("the job ended without a result")  # subscribe() always ends a job
 
 
 def _move_outputs(result: StoryVideo, destination: Path) -> tuple[Path, Path]:

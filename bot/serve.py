@@ -61,7 +61,14 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
         runner = await stack.enter_async_context(
             JobRunner(store, pipeline, settings.jobs_dir, limits, resume_platforms=resume)
         )
+        telegram = None
         if settings.telegram_bot_token is not None:
-            await stack.enter_async_context(TelegramAdapter(runner, settings))
+            telegram = await stack.enter_async_context(TelegramAdapter(runner, settings))
         await stop.wait()
-        log.info("shutting down: unfinished jobs resume on the next start")
+        # Graceful: take no new work, give running jobs and uploads the grace period, then
+        # abandon the rest (checkpointed; they resume on the next start) and close the store.
+        log.info("shutting down (grace %.0f s)", settings.shutdown_grace_s)
+        if telegram is not None:
+            await telegram.stop_polling()
+        await runner.drain(settings.shutdown_grace_s)
+    log.info("stopped; unfinished jobs resume on the next start")

@@ -115,9 +115,33 @@ class TelegramAdapter:
         await self.app.start()
         assert self.app.updater is not None  # built with the default updater
         await self.app.updater.start_polling(allowed_updates=Update.ALL_TYPES)
-        self.runner.register_delivery(PLATFORM, self.deliver)
+        await self.runner.register_delivery(PLATFORM, self.deliver)
+        for job in await self.runner.unfinished(PLATFORM):
+            await self._reattach(job)
         log.info("Telegram bot @%s is polling", self.app.bot.username)
         return self
+
+    async def stop_polling(self) -> None:
+        """Take no new updates (shutdown); sending stays possible for jobs finishing now."""
+        if self.app.updater is not None and self.app.updater.running:
+            await self.app.updater.stop()
+
+    async def _reattach(self, job: Job) -> None:
+        """After a restart: follow a resumed job in its old progress message, or a new one."""
+        message = self._message_of(job)
+        if message is None:
+            try:
+                sent = await self.app.bot.send_message(
+                    int(job.origin.chat_id), "🔄 Your story resumed after a restart…",
+                    reply_markup=_cancel_button(job.id),
+                )  # fmt: skip
+            except TelegramError as exc:
+                log.warning("job %s: cannot post its progress message: %s", job.id, exc)
+                return
+            await self.runner.remember(job.id, progress_message_id=str(sent.message_id))
+            message = _Message(sent.chat_id, sent.message_id, sent.text or "", time.monotonic())
+        self._messages[job.id] = message
+        self.app.create_task(self._follow(job.id, message))
 
     async def __aexit__(
         self,
@@ -125,8 +149,7 @@ class TelegramAdapter:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        if self.app.updater is not None and self.app.updater.running:
-            await self.app.updater.stop()
+        await self.stop_polling()
         if self.app.running:
             await self.app.stop()
         await self.app.shutdown()

@@ -93,6 +93,13 @@ class Settings(BaseSettings):
     admin_ids: IdList = Field(frozenset(), validation_alias="STORYBOT_ADMIN_IDS")
     step_retries: int = Field(2, ge=0, le=10, validation_alias="STORYBOT_STEP_RETRIES")
 
+    # Restarts and disk.
+    shutdown_grace_s: float = Field(
+        20.0, ge=0, le=600, validation_alias="STORYBOT_SHUTDOWN_GRACE_S"
+    )
+    keep_hours: float = Field(24.0, gt=0, validation_alias="STORYBOT_KEEP_HOURS")
+    disk_budget_mb: float | None = Field(None, gt=0, validation_alias="STORYBOT_DISK_BUDGET_MB")
+
     @field_validator(
         "gemini_api_key",
         "google_api_key",
@@ -113,6 +120,7 @@ class Settings(BaseSettings):
         "discord_api_base_url",
         "discord_gateway_url",
         "voice",
+        "disk_budget_mb",
         mode="before",
     )
     @classmethod

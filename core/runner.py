@@ -8,7 +8,7 @@ import logging
 import shutil
 import uuid
 from collections import defaultdict, deque
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,6 +17,7 @@ from typing import Any
 
 from core.config import Settings
 from core.errors import CoreError, InvalidRequest, ProviderUnavailable
+from core.housekeeping import sweep
 from core.jobs import Delivery, Job, JobKind, JobStatus, JobStore, Origin
 from core.models import JobId, Story, StoryRequest, StoryVideo
 from core.pipeline import Pipeline
@@ -53,7 +54,6 @@ _STAGE_STATUS = {
     Stage.ASSEMBLY: JobStatus.GENERATING,
     Stage.DELIVERY: JobStatus.COMPLETED,
 }
-_DELIVERY_ATTEMPTS = 3
 
 
 class LimitReached(InvalidRequest):
@@ -71,6 +71,11 @@ class RunnerLimits:
     admin_ids: frozenset[str] = frozenset()
     step_retries: int = 2
     step_retry_delay_s: float = 5.0
+    delivery_attempts: int = 3
+    delivery_retry_delay_s: float = 2.0
+    keep_hours: float = 24.0
+    disk_budget_mb: float | None = None
+    sweep_interval_s: float = 600.0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RunnerLimits:
@@ -82,6 +87,8 @@ class RunnerLimits:
             allowed_ids=settings.allowed_ids,
             admin_ids=settings.admin_ids,
             step_retries=settings.step_retries,
+            keep_hours=settings.keep_hours,
+            disk_budget_mb=settings.disk_budget_mb,
         )
 
 
@@ -130,6 +137,8 @@ class JobRunner:
         self._background: set[asyncio.Task[None]] = set()
         self._workers: list[asyncio.Task[None]] = []
         self._stopping = False
+        self._busy_workers: set[str] = set()
+        self._housekeeper: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> JobRunner:
         for job in await self.store.with_status(*_UNFINISHED):
@@ -139,6 +148,7 @@ class JobRunner:
             asyncio.create_task(self._work(), name=f"storybot-worker-{i}")
             for i in range(self.limits.max_concurrent_jobs)
         ]
+        self._housekeeper = asyncio.create_task(self._housekeep(), name="storybot-housekeeping")
         return self
 
     async def __aexit__(
@@ -149,13 +159,67 @@ class JobRunner:
     ) -> None:
         self._stopping = True
         tasks = [*self._workers, *self._running.values(), *self._background]
+        if self._housekeeper is not None:
+            tasks.append(self._housekeeper)
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
-    def register_delivery(self, platform: str, handler: DeliveryHandler) -> None:
-        """Front ends call this at start: finished jobs of `platform` go to `handler`."""
+    async def register_delivery(self, platform: str, handler: DeliveryHandler) -> None:
+        """Front ends call this at start: finished jobs of `platform` go to `handler`.
+
+        Jobs that finished while no such front end was running (or whose upload a crash
+        interrupted, `delivering`) are delivered now, outside the runner's job slots.
+        """
         self._handlers[platform] = handler
+        for job in await self.store.with_status(JobStatus.COMPLETED):
+            if job.origin.platform == platform and job.delivery in (
+                Delivery.PENDING, Delivery.DELIVERING,
+            ):  # fmt: skip
+                self._spawn(self._deliver(job, _result_of(job)))
+
+    async def resume(self, job_id: JobId) -> Job:
+        """Queue an interrupted job again (a CLI job after Ctrl-C); it skips finished steps."""
+        job = await self.store.get(job_id)
+        if not job.status.finished and job_id not in self._queue and job_id not in self._running:
+            async with self._has_work:
+                self._queue.append(job_id)
+                self._has_work.notify()
+            await self._announce_positions()
+        return job
+
+    async def unfinished(self, platform: str) -> list[Job]:
+        """A platform's jobs that are queued or running (to re-attach progress after a restart)."""
+        jobs = await self.store.with_status(*_UNFINISHED)
+        return [job for job in jobs if job.origin.platform == platform]
+
+    async def drain(self, grace_s: float) -> None:
+        """Graceful stop: start no new job; give running jobs and uploads `grace_s` to finish.
+
+        Whatever is still running after that is abandoned: its finished steps are checkpointed
+        and it resumes on the next start.
+        """
+        self._stopping = True
+        for worker in self._workers:
+            if worker.get_name() not in self._busy_workers:
+                worker.cancel()
+        busy = [*self._running.values(), *self._background]
+        if busy:
+            log.info("waiting up to %.0f s for %d running task(s)", grace_s, len(busy))
+            await asyncio.wait(busy, timeout=grace_s)
+
+    async def _housekeep(self) -> None:
+        while True:
+            await sweep(
+                self.store, self.jobs_dir, keep_hours=self.limits.keep_hours,
+                budget_mb=self.limits.disk_budget_mb,
+            )  # fmt: skip
+            await asyncio.sleep(self.limits.sweep_interval_s)
+
+    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(coroutine)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     # ------------------------------------------------------------------ public API
 
@@ -277,13 +341,15 @@ class JobRunner:
     # ------------------------------------------------------------------ running
 
     async def _work(self) -> None:
-        while True:
+        name = asyncio.current_task().get_name()  # type: ignore[union-attr]
+        while not self._stopping:
             async with self._has_work:
                 await self._has_work.wait_for(lambda: bool(self._queue))
                 job_id = self._queue.popleft()
             await self._announce_positions()
             task = asyncio.create_task(self._execute(job_id), name=f"storybot-job-{job_id}")
             self._running[job_id] = task
+            self._busy_workers.add(name)
             try:
                 # Shielded: cancelling one job (runner.cancel) must not kill its worker.
                 await asyncio.shield(task)
@@ -294,6 +360,7 @@ class JobRunner:
                     raise
             finally:
                 self._running.pop(job_id, None)
+                self._busy_workers.discard(name)
 
     async def _execute(self, job_id: JobId) -> None:
         job = await self.store.get(job_id)
@@ -419,10 +486,7 @@ class JobRunner:
         )  # fmt: skip
         await self._publish(JobSucceeded(job.id, result))
         if not local:
-            finished = await self.store.get(job.id)
-            task = asyncio.create_task(self._deliver(finished, result))
-            self._background.add(task)
-            task.add_done_callback(self._background.discard)
+            self._spawn(self._deliver(await self.store.get(job.id), result))
 
     async def _finish_failed(self, job_id: JobId, reason: str) -> None:
         await asyncio.to_thread(shutil.rmtree, self.workdir(job_id), True)
@@ -443,26 +507,32 @@ class JobRunner:
         await self._publish(JobCancelled(job_id))
 
     async def _deliver(self, job: Job, result: StoryVideo) -> None:
-        """Hand the output to its front end: a bounded number of tries, then `failed`."""
+        """Hand the output to its front end: at least once, a bounded number of tries in all.
+
+        `delivering` is recorded before each upload and `delivered` right after the platform
+        confirms it, so a crash in between re-sends on the next start (the only duplicate
+        window). Attempts are counted in the store, so restarts never loop a hopeless delivery.
+        """
         handler = self._handlers.get(job.origin.platform)
         if handler is None:
-            return  # stays `pending` until that front end is running
-        for attempt in range(1, _DELIVERY_ATTEMPTS + 1):
+            return  # stays `pending` until that front end registers
+        attempts = job.delivery_attempts
+        while attempts < self.limits.delivery_attempts:
+            attempts += 1
             await self.store.update(
-                job.id,
-                delivery=Delivery.DELIVERING,
-                delivery_attempts=job.delivery_attempts + attempt,
+                job.id, delivery=Delivery.DELIVERING, delivery_attempts=attempts
             )
             try:
                 await handler(job, result)
             except Exception:  # a front end's failure must not kill the runner; logged
-                log.exception("job %s: delivery attempt %d failed", job.id, attempt)
-                await asyncio.sleep(2.0 * attempt)
+                log.exception("job %s: delivery attempt %d failed", job.id, attempts)
+                if attempts < self.limits.delivery_attempts:
+                    await asyncio.sleep(self.limits.delivery_retry_delay_s * attempts)
                 continue
             await self.store.update(job.id, delivery=Delivery.DELIVERED)
             return
         await self.store.update(job.id, delivery=Delivery.FAILED)
-        log.error("job %s: delivery failed after %d attempts", job.id, _DELIVERY_ATTEMPTS)
+        log.error("job %s: delivery failed after %d attempts; giving up", job.id, attempts)
 
 
 def _result_of(job: Job) -> StoryVideo:

@@ -84,3 +84,39 @@ def test_jobs_lists_the_story_just_made(tmp_path: Path) -> None:
     assert "a fox" in listing.stdout
     assert " MB" in listing.stdout
     assert "cli" in listing.stdout
+
+
+@pytest.mark.slow
+async def test_resume_finishes_an_interrupted_cli_job(tmp_path: Path) -> None:
+    """A CLI job stopped mid-way is listed by `storybot jobs` and finished by `storybot resume`,
+    reusing its checkpointed story, into the output path it was started with."""
+    import asyncio
+
+    from core.config import Settings
+    from core.jobs import Origin, open_job_store
+    from core.models import StoryRequest
+    from core.pipeline import Pipeline
+    from core.runner import JobRunner
+    from tests.fakes import FakeIllustrator, FakeStoryWriter, fake_providers
+
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    out = tmp_path / "later.mp4"
+    gate = asyncio.Event()  # never opened: the job stops while drawing
+    writer = FakeStoryWriter()
+    providers = fake_providers(writer=writer, illustrator=FakeIllustrator(gate=gate))
+    async with (
+        open_job_store(settings.database) as store,
+        JobRunner(store, Pipeline(providers), settings.jobs_dir) as runner,
+    ):
+        origin = Origin("cli", "me", extra={"out": str(out)})
+        job = await runner.submit(StoryRequest(theme="a cat and a dog", scenes=2), origin)
+        while "story" not in await store.steps(job.id):  # noqa: ASYNC110 - polling the store
+            await asyncio.sleep(0.02)
+    listing = run_cli("jobs", cwd=tmp_path)
+    assert job.id in listing.stdout
+    assert "processing" in listing.stdout or "generating" in listing.stdout
+    done = await asyncio.to_thread(run_cli, "resume", job.id, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert out.stat().st_size > 10_000
+    assert str(out) in done.stdout
+    assert "Fake" in done.stdout  # the checkpointed (fake) story was kept, not rewritten

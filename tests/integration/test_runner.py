@@ -149,7 +149,7 @@ async def test_cancel_while_queued(store: JobStore, tmp_path: Path) -> None:
 
     providers = fake_providers(writer=writer, illustrator=FakeIllustrator(gate=gate))
     async with runner_for(store, tmp_path, providers, max_concurrent_jobs=1) as runner:
-        runner.register_delivery("telegram", deliver)
+        await runner.register_delivery("telegram", deliver)
         running = await runner.submit(StoryRequest(theme="first", scenes=1), user(1))
         queued = await runner.submit(StoryRequest(theme="second", scenes=1), user(2))
         stream = asyncio.create_task(collect(runner, queued))
@@ -176,7 +176,7 @@ async def test_cancel_while_running_stops_provider_calls(store: JobStore, tmp_pa
 
     providers = fake_providers(illustrator=illustrator, narrator=narrator)
     async with runner_for(store, tmp_path, providers) as runner:
-        runner.register_delivery("telegram", deliver)
+        await runner.register_delivery("telegram", deliver)
         job = await runner.submit(StoryRequest(theme="x", scenes=4), user(1))
         stream = asyncio.create_task(collect(runner, job))
         while not illustrator.prompts:  # noqa: ASYNC110 - polling a fake's call list
@@ -248,8 +248,8 @@ async def test_delivery_handler_gets_the_output(store: JobStore, tmp_path: Path)
         raise RuntimeError("chat not found")
 
     async with runner_for(store, tmp_path) as runner:
-        runner.register_delivery("telegram", deliver)
-        runner.register_delivery("discord", broken)
+        await runner.register_delivery("telegram", deliver)
+        await runner.register_delivery("discord", broken)
         ok = await runner.submit(REQUEST, user(1))
         bad = await runner.submit(REQUEST, user(2, "discord"))
         await collect(runner, ok)
@@ -289,3 +289,49 @@ async def test_a_second_process_sees_the_jobs(store: JobStore, tmp_path: Path) -
     assert out.decode().split() == ["completed", "1"]
     async with open_job_store(tmp_path / "jobs.db") as again:  # idempotent migrations
         assert (await again.get(job.id)).status is JobStatus.COMPLETED
+
+
+async def test_finished_job_waits_for_its_front_end(store: JobStore, tmp_path: Path) -> None:
+    """A job that finished with no handler registered is delivered once its front end starts."""
+    delivered: list[str] = []
+
+    async def deliver(job: Job, result: StoryVideo) -> None:
+        delivered.append(job.id)
+
+    async with runner_for(store, tmp_path) as runner:
+        job = await runner.submit(REQUEST, user(1))
+        await collect(runner, job)
+        assert (await store.get(job.id)).delivery is Delivery.PENDING
+    async with runner_for(store, tmp_path) as runner:  # a restart
+        await runner.register_delivery("telegram", deliver)
+        for _ in range(100):
+            if (await store.get(job.id)).delivery is Delivery.DELIVERED:
+                break
+            await asyncio.sleep(0.05)
+    assert delivered == [job.id]
+    assert (await store.get(job.id)).delivery is Delivery.DELIVERED
+
+
+async def test_delivery_attempts_are_bounded_across_restarts(
+    store: JobStore, tmp_path: Path
+) -> None:
+    """A delivery that keeps failing is given up after its attempts, restarts included."""
+    attempts = 0
+
+    async def broken(job: Job, result: StoryVideo) -> None:
+        nonlocal attempts
+        attempts += 1
+        raise RuntimeError("Forbidden: bot was blocked by the user")
+
+    async with runner_for(store, tmp_path, delivery_retry_delay_s=0.01) as runner:
+        job = await runner.submit(REQUEST, user(1))
+        await collect(runner, job)
+    await store.update(job.id, delivery=Delivery.DELIVERING, delivery_attempts=2)  # crashed
+    async with runner_for(store, tmp_path, delivery_retry_delay_s=0.01) as runner:
+        await runner.register_delivery("telegram", broken)
+        for _ in range(100):
+            if (await store.get(job.id)).delivery is Delivery.FAILED:
+                break
+            await asyncio.sleep(0.05)
+    assert attempts == 1  # only the third and last attempt was left
+    assert (await store.get(job.id)).delivery is Delivery.FAILED

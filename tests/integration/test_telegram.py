@@ -174,14 +174,14 @@ async def test_video_over_the_upload_limit_is_re_encoded(
     fake: FakeTelegram, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """With a limit below the video's size, the bot re-encodes it to fit and sends that."""
-    settings = telegram_settings(fake, monkeypatch, STORYBOT_TELEGRAM_UPLOAD_LIMIT_MB="0.25")
+    settings = telegram_settings(fake, monkeypatch, STORYBOT_TELEGRAM_UPLOAD_LIMIT_MB="0.4")
     async with AsyncExitStack() as stack:
         store, _ = await start_bot(stack, settings, tmp_path)
         fake.send_command("/story scenes=3 a cat and a dog")
         sent = await fake.wait_for("sendVideo", timeout=120)
         original = (await store.recent())[0].metadata["file_size"]
-    assert original > 250_000
-    assert len(sent.files["video"].data) <= 250_000 * 0.96
+    assert original > 400_000
+    assert len(sent.files["video"].data) <= 400_000 * 0.96
     path = tmp_path / "small.mp4"
     path.write_bytes(sent.files["video"].data)
     assert probe(path).video_codec == "h264"
@@ -276,3 +276,72 @@ def test_run_without_front_ends_names_the_settings(capsys: pytest.CaptureFixture
 
     assert main(["run"]) == 2
     assert "TELEGRAM_BOT_TOKEN" in capsys.readouterr().err
+
+
+async def test_blocked_user_ends_as_delivery_failed(
+    fake: FakeTelegram, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A user who blocked the bot: the upload is refused, retried a bounded number of times,
+    then the delivery is marked failed — never looped."""
+    from core.jobs import Delivery
+
+    settings = telegram_settings(fake, monkeypatch)
+    async with AsyncExitStack() as stack:
+        store, _ = await start_bot(stack, settings, tmp_path)
+        fake.send_command("/story scenes=1 a cat", chat_id=77, user_id=77)
+        await fake.wait_for("sendMessage")
+        fake.blocked.add(77)
+        for _ in range(300):
+            jobs = await store.recent()
+            if jobs and jobs[0].delivery is Delivery.FAILED:
+                break
+            await asyncio.sleep(0.1)
+        job = (await store.recent())[0]
+    assert job.status is JobStatus.COMPLETED
+    assert job.delivery is Delivery.FAILED
+    assert job.delivery_attempts == 3
+    assert [c.status for c in fake.calls_to("sendVideo")] == []  # refused before any upload
+    refused = [c for c in fake.calls if c.status == 403]
+    assert refused
+
+
+async def test_run_killed_after_first_edit_still_delivers_once(
+    fake: FakeTelegram, tmp_path: Path
+) -> None:
+    """`storybot run` SIGKILLed right after its first progress edit and started again
+    continues the same progress message and delivers exactly one video."""
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "PTB_TIMEDELTA": "true",
+        "TELEGRAM_BOT_TOKEN": fake.token,
+        "TELEGRAM_API_BASE_URL": fake.base_url,
+        "STORYBOT_DATA_DIR": str(tmp_path / "data"),
+        "STORYBOT_PROGRESS_INTERVAL_S": "1",
+    }
+
+    async def start() -> asyncio.subprocess.Process:
+        return await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "run", env=env, cwd=tmp_path,
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+
+    first = await start()
+    await fake.wait_for("getUpdates", timeout=60)
+    fake.send_command("/story scenes=8 a cat and a dog")
+    progress = await fake.wait_for("sendMessage", timeout=60)
+    await fake.wait_for("editMessageText", timeout=60)
+    first.send_signal(signal.SIGKILL)
+    await first.wait()
+    assert fake.calls_to("sendVideo") == []
+
+    second = await start()
+    try:
+        await fake.wait_for("sendVideo", timeout=120)
+        await asyncio.sleep(2.0)  # time for a (wrong) second upload to show up
+    finally:
+        second.send_signal(signal.SIGTERM)
+        _, stderr = await asyncio.wait_for(second.communicate(), 60)
+    assert second.returncode == 0, stderr.decode()[-2000:]
+    assert len(fake.calls_to("sendVideo")) == 1
+    message_id = progress.result["message_id"]
+    assert edits_of(fake, message_id)[-1].params["text"].startswith("✅")

@@ -1,0 +1,128 @@
+"""A bot process for crash tests: the real runner and store, slow fake providers that log their
+calls to a file, and a delivery handler that logs deliveries to a file.
+
+Run: `python -m tests.crash_worker DATA_DIR [--submit N] [--scenes N] [--delay S]`. It exits 0
+once every job in the store is delivered, or after a graceful stop on SIGTERM/SIGINT.
+Files in DATA_DIR: `calls.log` (`<kind> start|end <text>` per provider call), `events.log`
+(`<job> <event> <stage> <done>/<total>`), `delivered.log` (one job id per delivery).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+from pathlib import Path
+
+from core.jobs import Delivery, Job, JobStatus, Origin, open_job_store
+from core.models import Aspect, Scene, Speech, Story, StoryRequest, StoryVideo, Style
+from core.pipeline import Pipeline, PipelineLimits
+from core.providers import Providers
+from core.runner import JobRunner, RunnerLimits
+from tests.fakes import FakeIllustrator, FakeNarrator, FakeStoryWriter
+
+
+class Log:
+    """Append-only lines, flushed at once so a SIGKILL loses nothing already written."""
+
+    def __init__(self, path: Path) -> None:
+        self.file = path.open("a", buffering=1)
+
+    def write(self, line: str) -> None:
+        self.file.write(line + "\n")
+        self.file.flush()
+
+
+def slow_providers(calls: Log, delay: float) -> Providers:
+    """Fakes that take `delay` seconds per call and log each call's start and end."""
+
+    class Writer(FakeStoryWriter):
+        async def write(self, request: StoryRequest) -> Story:
+            calls.write(f"story start {request.theme}")
+            await asyncio.sleep(delay)
+            story = await super().write(request)
+            calls.write(f"story end {request.theme}")
+            return story
+
+    class Illustrator(FakeIllustrator):
+        async def draw(
+            self, scene: Scene, *, style: Style, aspect: Aspect, reference: bytes | None = None
+        ) -> bytes:
+            calls.write(f"picture start {scene.image_prompt}")
+            await asyncio.sleep(delay)
+            data = await super().draw(scene, style=style, aspect=aspect, reference=reference)
+            calls.write(f"picture end {scene.image_prompt}")
+            return data
+
+    class Narrator(FakeNarrator):
+        async def speak(self, text: str, *, voice: str | None, language: str) -> Speech:
+            calls.write(f"narration start {text}")
+            await asyncio.sleep(delay / 2)
+            speech = await super().speak(text, voice=voice, language=language)
+            calls.write(f"narration end {text}")
+            return speech
+
+    return Providers(Writer(), Illustrator(size=(1280, 720)), Narrator(seconds=3.0), label="slow")
+
+
+async def main(argv: list[str]) -> int:
+    """Run until every job is delivered, or until a stop signal."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("data", type=Path)
+    parser.add_argument("--submit", type=int, default=0)
+    parser.add_argument("--scenes", type=int, default=4)
+    parser.add_argument("--delay", type=float, default=1.0)
+    parser.add_argument("--jobs-at-once", type=int, default=1)
+    parser.add_argument("--grace", type=float, default=20.0)
+    args = parser.parse_args(argv)
+    args.data.mkdir(parents=True, exist_ok=True)
+    calls, events, delivered = (
+        Log(args.data / n) for n in ("calls.log", "events.log", "delivered.log")
+    )
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        asyncio.get_running_loop().add_signal_handler(sig, stop.set)
+
+    async def deliver(job: Job, result: StoryVideo) -> None:
+        delivered.write(job.id)
+
+    async def record(runner: JobRunner, job: Job) -> None:
+        async for event in runner.subscribe(job.id):
+            stage = getattr(event, "stage", "")
+            done = f"{getattr(event, 'done', '')}/{getattr(event, 'total', '')}"
+            events.write(f"{job.id} {type(event).__name__} {stage} {done}")
+
+    pipeline = Pipeline(slow_providers(calls, args.delay), PipelineLimits(image_concurrency=1))
+    limits = RunnerLimits(
+        max_concurrent_jobs=args.jobs_at_once, user_jobs_in_flight=100, user_jobs_per_day=100,
+        step_retry_delay_s=0.1, delivery_retry_delay_s=0.1,
+    )  # fmt: skip
+    async with (
+        open_job_store(args.data / "jobs.db") as store,
+        JobRunner(
+            store, pipeline, args.data / "jobs", limits, resume_platforms=frozenset({"test"})
+        ) as runner,
+    ):
+        await runner.register_delivery("test", deliver)
+        for n in range(args.submit):
+            request = StoryRequest(theme=f"job {n}", scenes=args.scenes)
+            await runner.submit(request, Origin("test", f"user{n}", f"chat{n}"))
+        watchers = [
+            asyncio.create_task(record(runner, job))
+            for job in await store.with_status(*JobStatus)
+            if not job.status.finished
+        ]
+        while not stop.is_set():
+            jobs = await store.recent(limit=1000)
+            if jobs and all(j.delivery in (Delivery.DELIVERED, Delivery.FAILED) for j in jobs):
+                break
+            await asyncio.sleep(0.1)
+        await runner.drain(args.grace)
+        for watcher in watchers:
+            watcher.cancel()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main(sys.argv[1:])))
