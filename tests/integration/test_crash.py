@@ -120,6 +120,7 @@ async def test_restart_with_ten_queued_jobs_delivers_all_in_order(tmp_path: Path
     """Ten jobs queued, the process killed, started again: all ten delivered, in queue order."""
     worker = Worker(tmp_path)
     await worker.start("--submit", "10", "--scenes", "1", "--delay", "0.3")
+    await worker.wait_until(worker.event_seen("submitted 10"))
     await worker.wait_until(
         lambda: any("story start" in line for line in worker.lines("calls.log"))
     )
