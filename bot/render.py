@@ -125,16 +125,15 @@ def done_summary(result: StoryVideo) -> str:
 
 
 def help_text(
-    *, command: str, voices: list[Voice], example_voice: str, max_voices: int = 12
+    *, example: str, with_options: str, voices: list[Voice], max_voices: int = 12
 ) -> str:
     """What the bot does, an example, and every option with its valid values."""
     listed = ", ".join(v.name for v in voices[:max_voices])
     more = f" and {len(voices) - max_voices} more" if len(voices) > max_voices else ""
     return (
         "I turn a theme into an illustrated, narrated children's story video.\n\n"
-        f"Example: {command} a cat and a dog\n"
-        f"With options (before the theme): {command} scenes=4 aspect=9:16 style=watercolor "
-        f"voice={example_voice} language=fr a brave little fox\n\n"
+        f"Example: {example}\n"
+        f"With options: {with_options}\n\n"
         "Options:\n"
         f"• scenes: {OPTION_HELP['scenes']}\n"
         f"• aspect: {OPTION_HELP['aspect']}\n"

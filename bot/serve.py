@@ -19,12 +19,13 @@ from core.runner import JobRunner, RunnerLimits
 log = logging.getLogger(__name__)
 
 # Which setting turns each front end on.
-FRONT_ENDS = {"telegram": "TELEGRAM_BOT_TOKEN"}
+FRONT_ENDS = {"telegram": "TELEGRAM_BOT_TOKEN", "discord": "DISCORD_BOT_TOKEN"}
 
 
 def enabled_front_ends(settings: Settings) -> list[str]:
     """The front ends whose settings are present."""
-    return ["telegram"] if settings.telegram_bot_token is not None else []
+    tokens = {"telegram": settings.telegram_bot_token, "discord": settings.discord_bot_token}
+    return [name for name, token in tokens.items() if token is not None]
 
 
 def secrets_of(settings: Settings) -> list[str]:
@@ -40,7 +41,9 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
     """Run the job runner and every configured front end until `stop` is set (or a signal)."""
     # python-telegram-bot 22: opt in to timedelta time values (its announced default).
     os.environ.setdefault("PTB_TIMEDELTA", "true")
-    from bot.telegram_adapter import TelegramAdapter  # the chat libraries load only when serving
+    # The chat libraries load only when serving.
+    from bot.discord_adapter import DiscordAdapter
+    from bot.telegram_adapter import TelegramAdapter
 
     configure_logging(settings.log_level, secrets_of(settings))
     stop = stop or asyncio.Event()
@@ -64,6 +67,8 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
         telegram = None
         if settings.telegram_bot_token is not None:
             telegram = await stack.enter_async_context(TelegramAdapter(runner, settings))
+        if settings.discord_bot_token is not None:
+            await stack.enter_async_context(DiscordAdapter(runner, settings))
         await stop.wait()
         # Graceful: take no new work, give running jobs and uploads the grace period, then
         # abandon the rest (checkpointed; they resume on the next start) and close the store.

@@ -393,8 +393,12 @@ class TelegramAdapter:
     def _help(self) -> str:
         narrator = self.runner.pipeline.providers.narrator
         voices = narrator.voices()
+        example = voices[0].name if voices else "default"
         return help_text(
-            command="/story", voices=voices, example_voice=voices[0].name if voices else "default"
+            example="/story a cat and a dog",
+            with_options=f"/story scenes=4 aspect=9:16 style=watercolor voice={example} "
+            "language=fr a brave little fox  (options go before the theme)",
+            voices=voices,
         )
 
     def _user_language(self, code: str | None) -> str | None:

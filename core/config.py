@@ -64,6 +64,10 @@ class Settings(BaseSettings):
     discord_bot_token: SecretStr | None = Field(None, validation_alias="DISCORD_BOT_TOKEN")
     discord_api_base_url: str | None = Field(None, validation_alias="DISCORD_API_BASE_URL")
     discord_gateway_url: str | None = Field(None, validation_alias="DISCORD_GATEWAY_URL")
+    discord_guild_ids: IdList = Field(frozenset(), validation_alias="STORYBOT_DISCORD_GUILD_IDS")
+    discord_token_ttl_s: float = Field(
+        900.0, gt=0, le=900, validation_alias="STORYBOT_DISCORD_TOKEN_TTL_S"
+    )
 
     # Storage and story defaults.
     data_dir: Path = Field(Path("data"), validation_alias="STORYBOT_DATA_DIR")

@@ -4,7 +4,8 @@ calls to a file, and a delivery handler that logs deliveries to a file.
 Run: `python -m tests.crash_worker DATA_DIR [--submit N] [--scenes N] [--delay S]`. It exits 0
 once every job in the store is delivered, or after a graceful stop on SIGTERM/SIGINT.
 Files in DATA_DIR: `calls.log` (`<kind> start|end <text>` per provider call), `events.log`
-(`<job> <event> <stage> <done>/<total>`, and `submitted N`), `delivered.log` (one job id per delivery).
+(`<job> <event> <stage> <done>/<total>`, and `submitted N`), `delivered.log` (one job id per
+delivery).
 """
 
 from __future__ import annotations

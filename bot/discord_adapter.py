@@ -1,0 +1,425 @@
+"""Discord front end (discord.py app_commands): /story, /status, /cancel, /help over the runner."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Literal
+
+import discord
+import yarl
+from discord import app_commands
+
+from bot.options import StoryOptions
+from bot.render import ProgressView, chat_progress, done_summary, help_text
+from core.config import Settings
+from core.errors import CoreError
+from core.jobs import Job, Origin
+from core.models import Aspect, JobId, StoryVideo, Style
+from core.progress import JobCancelled, JobFailed, JobSucceeded
+from core.runner import JobRunner
+from core.video import shrink_to_fit
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "discord"
+_UPLOAD_MARGIN = 0.95
+_LANGUAGES = {
+    "en": "English", "fr": "French", "es": "Spanish", "de": "German", "it": "Italian",
+    "pt": "Portuguese", "nl": "Dutch", "pl": "Polish", "ru": "Russian", "uk": "Ukrainian",
+    "tr": "Turkish", "ar": "Arabic", "hi": "Hindi", "ja": "Japanese", "ko": "Korean",
+    "zh": "Chinese", "sv": "Swedish", "id": "Indonesian", "vi": "Vietnamese", "th": "Thai",
+}  # fmt: skip
+
+
+def apply_endpoints(settings: Settings) -> None:
+    """Point discord.py at another REST and gateway endpoint (a local fake in tests).
+
+    discord.py reads both roots from class attributes, so this is done once, at start-up.
+    """
+    if settings.discord_api_base_url:
+        discord.http.Route.BASE = settings.discord_api_base_url.rstrip("/")
+    if settings.discord_gateway_url:
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.discord_gateway_url)
+
+
+@dataclass
+class _Progress:
+    """Where a job's progress is shown: the interaction's response, then a channel message."""
+
+    channel_id: int
+    user_id: int
+    interaction: discord.Interaction | None
+    leave_at: float  # monotonic time to move to a channel message (before the token expires)
+    message: discord.Message | None = None
+    text: str = ""
+    last_edit: float = 0.0
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    @property
+    def on_interaction(self) -> bool:
+        return self.interaction is not None and time.monotonic() < self.leave_at
+
+
+def _file(video: Path) -> discord.File:
+    # A new File for every send: discord.py closes it after any send, even a failed one.
+    return discord.File(video, filename="story.mp4")
+
+
+def _cancel_view(job_id: str) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    view.add_item(
+        discord.ui.Button(
+            label="Cancel", style=discord.ButtonStyle.danger, custom_id=f"cancel:{job_id}"
+        )
+    )
+    return view
+
+
+class DiscordAdapter:
+    """The Discord bot: slash commands, a throttled progress response, and delivery."""
+
+    def __init__(self, runner: JobRunner, settings: Settings) -> None:
+        if settings.discord_bot_token is None:
+            raise CoreError("DISCORD_BOT_TOKEN is not set")
+        apply_endpoints(settings)
+        self.runner, self.settings = runner, settings
+        self.client = discord.Client(intents=discord.Intents.default(), guild_ready_timeout=0.5)
+        self.tree = app_commands.CommandTree(self.client)
+        self.tree.on_error = self.on_error  # type: ignore[method-assign]
+        self.client.event(self.on_interaction)
+        self._progress: dict[str, _Progress] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._connection: asyncio.Task[None] | None = None
+        self._register_commands()
+
+    async def __aenter__(self) -> DiscordAdapter:
+        assert self.settings.discord_bot_token is not None
+        await self.client.login(self.settings.discord_bot_token.get_secret_value())
+        self._connection = asyncio.create_task(self.client.connect(), name="discord-gateway")
+        await self.client.wait_until_ready()
+        if self.settings.discord_guild_ids:
+            for guild_id in self.settings.discord_guild_ids:
+                guild = discord.Object(int(guild_id))
+                self.tree.copy_global_to(guild=guild)
+                await self.tree.sync(guild=guild)
+        else:
+            await self.tree.sync()
+        await self.runner.register_delivery(PLATFORM, self.deliver)
+        for job in await self.runner.unfinished(PLATFORM):
+            self._follow_in_channel(job)
+        log.info("Discord bot %s is connected", self.client.user)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.client.close()
+        if self._connection is not None:
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await self._connection
+
+    # ------------------------------------------------------------------ commands
+
+    def _register_commands(self) -> None:
+        tree = self.tree
+
+        @tree.command(name="story", description="Make an illustrated, narrated story video")
+        @app_commands.describe(
+            theme="What the story is about, e.g. a cat and a dog",
+            scenes="Number of scenes (1-10)",
+            aspect="Frame shape",
+            style="Art style",
+            voice="Narrator voice",
+            language="Story language (default: yours)",
+            captions="Burn the narration in as captions",
+            animate="Bring each scene to life (slower)",
+        )
+        async def story(
+            interaction: discord.Interaction,
+            theme: str,
+            scenes: app_commands.Range[int, 1, 10] | None = None,
+            aspect: Literal["16:9", "9:16", "1:1"] | None = None,
+            style: Literal[
+                "storybook", "watercolor", "3d-cartoon", "anime", "claymation", "paper-cutout"
+            ]
+            | None = None,
+            voice: str | None = None,
+            language: str | None = None,
+            captions: bool = True,
+            animate: bool = False,
+        ) -> None:
+            options = StoryOptions(
+                scenes=scenes,
+                aspect=Aspect(aspect) if aspect else None,
+                style=Style(style) if style else None,
+                voice=voice,
+                language=language,
+            )
+            await self.story(interaction, theme, options)
+
+        @story.autocomplete("voice")
+        async def voice_choices(
+            interaction: discord.Interaction, current: str
+        ) -> list[app_commands.Choice[str]]:
+            voices = self.runner.pipeline.providers.narrator.voices()
+            wanted = current.lower()
+            return [
+                app_commands.Choice(name=f"{v.name} — {v.description}"[:100], value=v.name)
+                for v in voices
+                if wanted in v.name.lower() or wanted in v.description.lower()
+            ][:25]
+
+        @story.autocomplete("language")
+        async def language_choices(
+            interaction: discord.Interaction, current: str
+        ) -> list[app_commands.Choice[str]]:
+            wanted = current.lower()
+            return [
+                app_commands.Choice(name=f"{name} ({code})", value=code)
+                for code, name in _LANGUAGES.items()
+                if self._writes(code) and (wanted in code or wanted in name.lower())
+            ][:25]
+
+        @tree.command(name="status", description="Your recent stories")
+        async def status(interaction: discord.Interaction) -> None:
+            jobs = await self.runner.recent(Origin(PLATFORM, str(interaction.user.id)))
+            lines = [
+                f"`{j.id}` · {j.status.value} {j.percent}% · {j.request.theme[:40]}" for j in jobs
+            ]
+            await interaction.response.send_message(
+                "\n".join(lines) or "You have no stories yet. Try /story", ephemeral=True
+            )
+
+        @tree.command(name="cancel", description="Stop your story in progress")
+        async def cancel(interaction: discord.Interaction) -> None:
+            jobs = await self.runner.recent(Origin(PLATFORM, str(interaction.user.id)), limit=20)
+            job = next((j for j in jobs if not j.status.finished), None)
+            if job is None:
+                await interaction.response.send_message("Nothing to cancel.", ephemeral=True)
+                return
+            await interaction.response.send_message(f"🚫 Cancelling `{job.id}`.", ephemeral=True)
+            await self.runner.cancel(job.id)
+
+        @tree.command(name="help", description="What I do, and the options")
+        async def help_(interaction: discord.Interaction) -> None:
+            voices = self.runner.pipeline.providers.narrator.voices()
+            example = voices[0].name if voices else "default"
+            text = help_text(
+                example="/story theme:a cat and a dog",
+                with_options=f"/story theme:a brave little fox scenes:4 aspect:9:16 "
+                f"style:watercolor voice:{example} language:fr",
+                voices=voices,
+            )
+            await interaction.response.send_message(text, ephemeral=True)
+
+    async def story(
+        self, interaction: discord.Interaction, theme: str, options: StoryOptions
+    ) -> None:
+        """Validate and submit at once; bad input gets an ephemeral reply, good input a defer."""
+        channel_id = interaction.channel_id or 0
+        try:
+            request = options.request(theme, self.settings, self._user_language(interaction))
+            origin = Origin(
+                PLATFORM, str(interaction.user.id), str(channel_id),
+                {"filesize_limit": str(interaction.filesize_limit)},
+            )  # fmt: skip
+            job = await self.runner.submit(request, origin)
+        except CoreError as exc:
+            await interaction.response.send_message(f"⚠️ {exc}", ephemeral=True)
+            return
+        await interaction.response.defer(thinking=True)
+        ttl = self.settings.discord_token_ttl_s
+        progress = _Progress(
+            channel_id, interaction.user.id, interaction,
+            leave_at=time.monotonic() + ttl - min(60.0, ttl / 4),
+        )  # fmt: skip
+        self._progress[job.id] = progress
+        self._spawn(self._follow(job.id, progress))
+
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        """The Cancel button under a progress message (works across restarts)."""
+        if interaction.type is not discord.InteractionType.component or interaction.data is None:
+            return
+        custom_id = str(interaction.data.get("custom_id", ""))
+        if not custom_id.startswith("cancel:"):
+            return
+        job_id = JobId(custom_id.removeprefix("cancel:"))
+        try:
+            job = await self.runner.get(job_id)
+        except CoreError:
+            await interaction.response.send_message("That story is gone.", ephemeral=True)
+            return
+        if str(interaction.user.id) not in (job.origin.user_id, *self.settings.admin_ids):
+            await interaction.response.send_message(
+                "Only the person who asked for this story can cancel it.", ephemeral=True
+            )
+            return
+        await interaction.response.send_message("🚫 Cancelling…", ephemeral=True)
+        await self.runner.cancel(job_id)
+
+    async def on_error(
+        self, interaction: discord.Interaction, error: app_commands.AppCommandError
+    ) -> None:
+        """Bad option values get an ephemeral correction; anything else is logged."""
+        if isinstance(error, app_commands.TransformerError | app_commands.CheckFailure):
+            message = f"⚠️ {error}"
+        else:
+            log.error("Discord command failed", exc_info=error)
+            message = "😕 Something went wrong on my side. Please try again."
+        with contextlib.suppress(discord.HTTPException):
+            if interaction.response.is_done():
+                await interaction.followup.send(message, ephemeral=True)
+            else:
+                await interaction.response.send_message(message, ephemeral=True)
+
+    # ------------------------------------------------------------------ progress
+
+    async def _follow(self, job_id: JobId, progress: _Progress) -> None:
+        view, started = ProgressView(), time.monotonic()
+        events = self.runner.subscribe(job_id)
+        pending = asyncio.ensure_future(anext(events))
+        try:
+            while True:
+                done, _ = await asyncio.wait({pending}, timeout=self.settings.progress_interval_s)
+                if pending in done:
+                    event = pending.result()
+                    view.apply(event)
+                    match event:
+                        case JobSucceeded():
+                            return  # the delivery handler takes the message from here
+                        case JobFailed(reason=reason):
+                            await self._show(progress, f"❌ {reason}", final=True)
+                            return
+                        case JobCancelled():
+                            await self._show(progress, "🚫 Cancelled.", final=True)
+                            return
+                    pending = asyncio.ensure_future(anext(events))
+                text = chat_progress(view, time.monotonic() - started)
+                await self._show(progress, text, job_id=job_id)
+        finally:
+            pending.cancel()
+            await events.aclose()
+
+    async def _show(
+        self,
+        progress: _Progress,
+        text: str,
+        *,
+        job_id: str | None = None,
+        final: bool = False,
+        video: Path | None = None,
+    ) -> None:
+        """Show `text` (and a Cancel button while running, or the video at the end), throttled
+        per message; on the interaction while its token lives, else in the channel."""
+        async with progress.lock:
+            if text == progress.text and video is None:
+                return
+            wait = progress.last_edit + self.settings.progress_interval_s - time.monotonic()
+            if wait > 0:
+                if not final:
+                    return
+                await asyncio.sleep(wait)
+            view = _cancel_view(job_id) if job_id else None
+            if progress.on_interaction:
+                assert progress.interaction is not None
+                attachments = [_file(video)] if video else discord.utils.MISSING
+                try:
+                    await progress.interaction.edit_original_response(
+                        content=text, view=view, attachments=attachments
+                    )
+                    progress.text, progress.last_edit = text, time.monotonic()
+                    return
+                except discord.HTTPException as exc:
+                    if exc.status != 401:
+                        raise
+                    log.info("interaction token expired early; moving to the channel")
+                progress.interaction = None
+            await self._show_in_channel(progress, text, view, final, video)
+            progress.text, progress.last_edit = text, time.monotonic()
+
+    async def _show_in_channel(
+        self,
+        progress: _Progress,
+        text: str,
+        view: discord.ui.View | None,
+        final: bool,
+        video: Path | None,
+    ) -> None:
+        channel = self.client.get_channel(progress.channel_id) or await self.client.fetch_channel(
+            progress.channel_id
+        )
+        assert isinstance(channel, discord.abc.Messageable)
+        mention = f"<@{progress.user_id}> " if final else ""
+        allowed = discord.AllowedMentions(users=True, everyone=False, roles=False)
+        if progress.message is None or video is not None:
+            if progress.interaction is not None:
+                with contextlib.suppress(discord.HTTPException):
+                    await progress.interaction.edit_original_response(
+                        content="⬇️ Progress continues in a message below.", view=None
+                    )
+                progress.interaction = None
+            sent = await channel.send(
+                content=mention + text, view=view or discord.utils.MISSING,
+                file=_file(video) if video else discord.utils.MISSING, allowed_mentions=allowed,
+            )  # fmt: skip
+            if video is None:
+                progress.message = sent
+            return
+        await progress.message.edit(content=mention + text, view=view, allowed_mentions=allowed)
+
+    def _follow_in_channel(self, job: Job) -> None:
+        """After a restart: the interaction is gone; show progress in the job's channel."""
+        progress = _Progress(int(job.origin.chat_id), int(job.origin.user_id), None, 0.0)
+        self._progress[job.id] = progress
+        self._spawn(self._follow(job.id, progress))
+
+    # ------------------------------------------------------------------ delivery
+
+    async def deliver(self, job: Job, result: StoryVideo) -> None:
+        """The runner's delivery handler: the MP4, fitted to the interaction's size limit."""
+        progress = self._progress.pop(job.id, None) or _Progress(
+            int(job.origin.chat_id), int(job.origin.user_id), None, 0.0
+        )
+        limit = int(
+            int(
+                job.origin.extra.get("filesize_limit", discord.utils.DEFAULT_FILE_SIZE_LIMIT_BYTES)
+            )
+            * _UPLOAD_MARGIN
+        )
+        try:
+            video = await shrink_to_fit(
+                result.video, result.video.with_name("story.discord.mp4"), limit_bytes=limit,
+                duration_s=result.duration_s, size=(result.width, result.height),
+            )  # fmt: skip
+        except CoreError as exc:
+            await self._show(progress, f"❌ {exc}", final=True)
+            return
+        await self._show(progress, done_summary(result), final=True, video=video)
+
+    # ------------------------------------------------------------------ helpers
+
+    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _writes(self, language: str) -> bool:
+        try:
+            self.runner.pipeline.providers.writer.check_language(language)
+        except CoreError:
+            return False
+        return True
+
+    def _user_language(self, interaction: discord.Interaction) -> str | None:
+        code = str(interaction.locale.value).split("-")[0].lower()
+        return code if self._writes(code) else None
