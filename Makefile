@@ -39,6 +39,7 @@ check: lint typecheck test
 bench: install
 	$(PY) bench/pipeline.py
 	$(PY) bench/load.py
+	$(PY) bench/assembly.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import functools
 import getpass
 import logging
@@ -70,6 +71,12 @@ def _parser() -> argparse.ArgumentParser:
     story.add_argument("--voice", help="narrator voice (see `storybot voices`)")
     story.add_argument("--language", help="story language code, e.g. en, fr, es, de")
     story.add_argument("--out", type=Path, help="output MP4 path (default: THEME.mp4)")
+    story.add_argument(
+        "--no-captions",
+        action="store_true",
+        help="no burned-in captions (the .srt is still written)",
+    )
+    story.add_argument("--music", type=Path, help="background music, ducked under the narration")
     story.add_argument("--keep", action="store_true", help="keep the work folder")
 
     commands.add_parser("voices", help="list the narrator voices of the active back end")
@@ -182,6 +189,7 @@ def _request(args: argparse.Namespace, settings: Settings) -> StoryRequest:
         style=Style(args.style) if args.style else None,
         voice=args.voice,
         language=args.language,
+        captions=False if args.no_captions else None,
     )
     return options.request(args.theme, settings)
 
@@ -199,8 +207,13 @@ def _output_path(args: argparse.Namespace, request: StoryRequest) -> Path:
 
 
 def _story(args: argparse.Namespace, settings: Settings, providers: Providers) -> int:
-    pipeline = Pipeline(providers, PipelineLimits.from_settings(settings))
+    limits = PipelineLimits.from_settings(settings)
+    if args.music is not None:
+        limits = dataclasses.replace(limits, music=args.music)
+    pipeline = Pipeline(providers, limits)
     try:
+        if limits.music is not None and not limits.music.is_file():
+            raise InvalidRequest(f"cannot read the music file {limits.music}")
         request = _request(args, settings)
         destination = _output_path(args, request)
         pipeline.validate(request)
@@ -328,8 +341,11 @@ async def _follow(runner: JobRunner, job_id: JobId) -> StoryVideo:
     raise CoreError("the job ended without a result")  # subscribe() always ends a job
 
 
-def _move_outputs(result: StoryVideo, destination: Path) -> tuple[Path, Path]:
-    shutil.move(result.video, destination)
-    thumbnail = destination.with_suffix(".jpg")
-    shutil.move(result.thumbnail, thumbnail)
-    return destination.resolve(), thumbnail.resolve()
+def _move_outputs(result: StoryVideo, destination: Path) -> tuple[Path, ...]:
+    """The video to `destination`, its thumbnail and subtitles beside it."""
+    moved = [(result.video, destination), (result.thumbnail, destination.with_suffix(".jpg"))]
+    if result.subtitles is not None:
+        moved.append((result.subtitles, destination.with_suffix(".srt")))
+    for source, target in moved:
+        shutil.move(source, target)
+    return tuple(target.resolve() for _, target in moved)

@@ -164,6 +164,7 @@ class DiscordAdapter:
                 style=Style(style) if style else None,
                 voice=voice,
                 language=language,
+                captions=captions,
             )
             await self.story(interaction, theme, options)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from pydantic import ValidationError
 
@@ -17,7 +17,9 @@ OPTION_HELP = {
     "style": " | ".join(s.value for s in Style),
     "voice": "a narrator voice (see the list of voices)",
     "language": "a language code such as en, fr, es, de",
+    "captions": "on | off",
 }
+_SWITCH = {"on": True, "off": False, "yes": True, "no": False, "true": True, "false": False}
 
 
 @dataclass
@@ -29,7 +31,7 @@ class StoryOptions:
     style: Style | None = None
     voice: str | None = None
     language: str | None = None
-    extra: dict[str, str] = field(default_factory=dict)
+    captions: bool | None = None
 
     def request(self, theme: str, settings: Settings, language: str | None = None) -> StoryRequest:
         """The request, with defaults from settings; `language` is the user's own, if known."""
@@ -49,6 +51,7 @@ class StoryOptions:
                 style=self.style or settings.style,
                 voice=self.voice or settings.voice,
                 language=self.language or language or settings.language,
+                captions=True if self.captions is None else self.captions,
             )
         except ValidationError as exc:
             first = exc.errors()[0]
@@ -95,6 +98,10 @@ def set_option(options: StoryOptions, key: str, value: str) -> None:
             options.voice = value
         case "language" | "lang":
             options.language = value
+        case "captions":
+            if value.lower() not in _SWITCH:
+                raise InvalidRequest("captions must be on or off")
+            options.captions = _SWITCH[value.lower()]
         case _:
             known = ", ".join(f"{name}=" for name in OPTION_HELP)
             raise InvalidRequest(f"unknown option '{key}' — the options are {known}")

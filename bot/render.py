@@ -139,6 +139,7 @@ def help_text(
         f"• aspect: {OPTION_HELP['aspect']}\n"
         f"• style: {OPTION_HELP['style']}\n"
         f"• language: {OPTION_HELP['language']}\n"
+        f"• captions: {OPTION_HELP['captions']}\n"
         f"• voice: {listed}{more}\n\n"
         "Other commands: /status (your recent stories), /cancel (stop your story)."
     )

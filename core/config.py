@@ -79,6 +79,7 @@ class Settings(BaseSettings):
 
     # Pipeline limits and video.
     scene_pause_s: float = Field(0.4, ge=0.0, le=3.0, validation_alias="STORYBOT_SCENE_PAUSE_S")
+    music_path: Path | None = Field(None, validation_alias="STORYBOT_MUSIC_PATH")
     fps: int = Field(24, ge=12, le=60, validation_alias="STORYBOT_FPS")
     image_concurrency: int = Field(3, ge=1, le=10, validation_alias="STORYBOT_IMAGE_CONCURRENCY")
     tts_concurrency: int = Field(4, ge=1, le=10, validation_alias="STORYBOT_TTS_CONCURRENCY")
@@ -125,6 +126,7 @@ class Settings(BaseSettings):
         "discord_gateway_url",
         "voice",
         "disk_budget_mb",
+        "music_path",
         mode="before",
     )
     @classmethod

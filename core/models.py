@@ -152,6 +152,7 @@ class StoryVideo:
     story: Story
     scene_starts_s: tuple[float, ...]
     notes: tuple[str, ...] = field(default=())
+    subtitles: Path | None = None
 
 
 def slugify(text: str, max_len: int = 48) -> str:

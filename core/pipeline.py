@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
-from core import audio, imaging
+from core import audio, captions, imaging
 from core.config import Settings
 from core.errors import ContentRejected
 from core.models import JobId, Speech, Story, StoryRequest, StoryVideo
@@ -27,7 +27,7 @@ from core.progress import (
 )
 from core.providers import Providers
 from core.safety import check_theme
-from core.video import Timeline, assemble
+from core.video import Cut, Timeline, assemble
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +45,8 @@ class PipelineLimits:
     tts_concurrency: int = 4
     scene_pause_s: float = 0.4
     fps: int = 24
+    crossfade: bool = True
+    music: Path | None = None  # a background bed, ducked under the narration
 
     @classmethod
     def from_settings(cls, settings: Settings) -> PipelineLimits:
@@ -54,6 +56,7 @@ class PipelineLimits:
             tts_concurrency=settings.tts_concurrency,
             scene_pause_s=settings.scene_pause_s,
             fps=settings.fps,
+            music=settings.music_path,
         )
 
 
@@ -295,15 +298,36 @@ async def assemble_story(
     workdir: Path,
     limits: PipelineLimits,
 ) -> StoryVideo:
-    """Join the narrations, time every scene to its narration, encode the MP4 and thumbnail."""
+    """Join the narrations, time every scene to its narration, caption it, and encode the MP4,
+    its thumbnail and its `.srt`."""
     joined, lengths = audio.join(speeches, limits.scene_pause_s)
     narration = workdir / "narration.wav"
     await asyncio.to_thread(narration.write_bytes, audio.to_wav(joined))
     timeline = Timeline.from_samples(lengths, joined.sample_rate, limits.fps)
-    video = await assemble(pictures, narration, workdir / "story.mp4", timeline)
+    size = request.aspect.size
+    starts = [sum(lengths[:k]) / joined.sample_rate for k in range(len(lengths))]
+    cues = [
+        (start, start + speech.duration_s, scene.narration)
+        for start, speech, scene in zip(starts, speeches, story.scenes, strict=True)
+    ]
+    subtitles = workdir / "story.srt"
+    await asyncio.to_thread(subtitles.write_text, captions.srt(cues), "utf-8")
+    overlays: list[Path | None] = [None] * len(pictures)
+    if request.captions:
+        overlays = await asyncio.gather(
+            *(
+                asyncio.to_thread(
+                    _save_caption, scene.narration, size, workdir / f"caption_{i:02d}.png"
+                )
+                for i, scene in enumerate(story.scenes, start=1)
+            )
+        )
+    crossfade = int(limits.scene_pause_s * limits.fps * 0.75) if limits.crossfade else 0
+    cut = Cut(timeline, size, crossfade_frames=min(crossfade, min(timeline.scene_frames) - 1))
+    video = await assemble(pictures, overlays, narration, workdir / "story.mp4", cut, limits.music)
     thumbnail = workdir / "story.jpg"
     await asyncio.to_thread(_write_thumbnail, pictures[0], thumbnail)
-    width, height = request.aspect.size
+    width, height = size
     return StoryVideo(
         video=video,
         thumbnail=thumbnail,
@@ -312,7 +336,17 @@ async def assemble_story(
         height=height,
         story=story,
         scene_starts_s=timeline.starts_s,
+        subtitles=subtitles,
     )
+
+
+def _save_caption(text: str, size: tuple[int, int], path: Path) -> Path | None:
+    overlay = captions.caption_overlay(text, size)
+    if overlay is None:
+        log.info("no caption font glyphs for %r; scene left uncaptioned", text[:40])
+        return None
+    overlay.save(path, "PNG", compress_level=1)
+    return path
 
 
 def _first_leaf(group: BaseExceptionGroup[BaseException]) -> BaseException:

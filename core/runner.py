@@ -44,7 +44,7 @@ _UNFINISHED = (
     JobStatus.PENDING, JobStatus.PROCESSING, JobStatus.GENERATING, JobStatus.DOWNLOADING,
 )  # fmt: skip
 _TERMINAL = (JobSucceeded, JobFailed, JobCancelled)
-_KEEP_AFTER_SUCCESS = {"story.mp4", "story.jpg", "story.json"}
+_KEEP_AFTER_SUCCESS = {"story.mp4", "story.jpg", "story.json", "story.srt"}
 _STAGE_STATUS = {
     Stage.QUEUED: JobStatus.PENDING,
     Stage.STORY: JobStatus.PROCESSING,

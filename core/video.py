@@ -1,4 +1,4 @@
-"""Video assembly: one ffmpeg run turns fitted stills and joined narration into an MP4."""
+"""Video assembly: one ffmpeg run turns stills, captions and joined narration into an MP4."""
 
 from __future__ import annotations
 
@@ -52,37 +52,177 @@ def ffmpeg_exe() -> str:
     return str(imageio_ffmpeg.get_ffmpeg_exe())
 
 
-def concat_script(pictures: Sequence[Path], timeline: Timeline) -> str:
-    """An ffconcat script that shows each picture for its scene's frames.
+@dataclass(frozen=True, slots=True)
+class Motion:
+    """A Ken Burns move over one scene: zoom from z0 to z1, pan from (x0, y0) to (x1, y1).
 
-    `framerate 1000` gives the stills a millisecond time base (the default 1/25 s would round
-    every scene change); the last picture is listed twice so its duration is honoured.
+    Pan positions are fractions of the room the zoom leaves (0 = left/top edge, 1 = right/
+    bottom), so the crop window never leaves the picture and no edge is ever shown.
     """
-    lines = ["ffconcat version 1.0"]
-    for picture, frames in zip(pictures, timeline.scene_frames, strict=True):
-        lines += [
-            f"file '{picture.name}'",
-            "option framerate 1000",
-            f"duration {frames / timeline.fps:.6f}",
-        ]
-    lines += [f"file '{pictures[-1].name}'", "option framerate 1000"]
-    return "\n".join(lines) + "\n"
+
+    z0: float
+    z1: float
+    x0: float
+    x1: float
+    y0: float
+    y1: float
+
+    @classmethod
+    def for_scene(cls, index: int) -> Motion:
+        """Varied, deterministic moves: in, out, pans; each gentle (at most 15 % zoom)."""
+        moves = (
+            cls(1.00, 1.15, 0.5, 0.5, 0.5, 0.45),  # slow push in
+            cls(1.12, 1.02, 0.2, 0.7, 0.5, 0.5),  # pull out, drifting right
+            cls(1.10, 1.10, 0.9, 0.1, 0.4, 0.6),  # pan right to left
+            cls(1.02, 1.14, 0.3, 0.6, 0.7, 0.3),  # push in, rising
+            cls(1.14, 1.04, 0.8, 0.4, 0.3, 0.6),  # pull out, settling left
+        )
+        return moves[index % len(moves)]
 
 
-def build_ffmpeg_args(concat: Path, audio: Path, out: Path, timeline: Timeline) -> list[str]:
-    """Arguments for the one ffmpeg run: H.264 yuv420p + AAC (encoded once), faststart."""
+@dataclass(frozen=True, slots=True)
+class Cut:
+    """The story's picture track: scene lengths, frame size, crossfades and fades.
+
+    Scene k's motion spans `scene_length(k)` frames: its own frames plus, after the first
+    scene, the crossfade into it, which sits inside the previous scene's closing pause so each
+    narration starts on its own picture. The video is encoded in segments, one per scene;
+    segment k holds the crossfade into scene k and scene k's frames up to the next crossfade.
+    """
+
+    timeline: Timeline
+    size: tuple[int, int]
+    crossfade_frames: int = 0
+    fade_s: float = 0.5  # from and to black at the very start and end
+
+    @property
+    def count(self) -> int:
+        """Number of scenes."""
+        return len(self.timeline.scene_frames)
+
+    def fade_into(self, scene: int) -> int:
+        """Crossfade frames at the start of scene `scene` (none before the first)."""
+        return self.crossfade_frames if 0 < scene < self.count else 0
+
+    def scene_length(self, scene: int) -> int:
+        """Frames of scene `scene`'s motion, crossfade into it included."""
+        return self.timeline.scene_frames[scene] + self.fade_into(scene)
+
+    def segment_length(self, scene: int) -> int:
+        """Frames of segment `scene`: the crossfade into it, then its frames up to the next."""
+        return self.scene_length(scene) - self.fade_into(scene + 1)
+
+
+def _zoompan(
+    motion: Motion, total: int, size: tuple[int, int], fps: int, *, first: int = 0, count: int
+) -> str:
+    """Frames `first`..`first + count` of a `total`-frame Ken Burns move over one still."""
+    width, height = size
+    last = max(total - 1, 1)
+
+    def ramp(a: float, b: float) -> str:
+        return f"({a:.4f}+({b - a:.4f})*(on+{first})/{last})"
+
+    return (
+        # yuv420p from the start: half the bytes of RGB per frame, and no conversions later.
+        # 1.5x first: the crop moves in steps of 2/3 output pixel, so motion does not jitter.
+        f"format=yuv420p,scale={width * 3 // 2}:{height * 3 // 2}:flags=bicubic,"
+        f"zoompan=z='{ramp(motion.z0, motion.z1)}'"
+        f":x='(iw-iw/zoom)*{ramp(motion.x0, motion.x1)}'"
+        f":y='(ih-ih/zoom)*{ramp(motion.y0, motion.y1)}'"
+        f":d={count}:s={width}x{height}:fps={fps},setsar=1"
+    )
+
+
+def build_segment_args(
+    scene: int,
+    pictures: Sequence[Path],
+    captions: Sequence[Path | None],
+    cut: Cut,
+    out: Path,
+) -> list[str]:
+    """ffmpeg arguments for segment `scene` (video only): the crossfade from the previous
+    scene's last frames, then this scene with its motion and caption; fades at the ends."""
+    fps, size = cut.timeline.fps, cut.size
+    inputs: list[str] = []
+    graph: list[str] = []
+
+    def still(index: int, first: int, count: int, label: str) -> None:
+        source = len(inputs) // 2
+        inputs.extend(["-i", str(pictures[index])])
+        move = _zoompan(
+            Motion.for_scene(index), cut.scene_length(index), size, fps, first=first, count=count
+        )
+        if captions[index] is None:
+            graph.append(f"[{source}:v]{move}[{label}]")
+            return
+        inputs.extend(["-i", str(captions[index])])
+        graph.append(f"[{source}:v]{move}[m{label}]")
+        graph.append(f"[m{label}][{source + 1}:v]overlay=0:0[{label}]")
+
+    head = cut.fade_into(scene)
+    still(scene, 0, cut.segment_length(scene), "cur")
+    label = "cur"
+    if head:
+        previous = cut.scene_length(scene - 1)
+        still(scene - 1, previous - head, head, "prev")
+        graph.append("[cur]split=2[headsrc][bodysrc]")
+        graph.append(f"[headsrc]trim=end_frame={head},setpts=PTS-STARTPTS[head]")
+        graph.append(f"[bodysrc]trim=start_frame={head},setpts=PTS-STARTPTS[body]")
+        graph.append(
+            f"[prev][head]xfade=transition=fade:duration={head / fps:.6f}:offset=0[blend]"
+        )
+        graph.append("[blend][body]concat=n=2:v=1:a=0[joined]")
+        label = "joined"
+    length_s = cut.segment_length(scene) / fps
+    fades = []
+    fade = min(cut.fade_s, cut.timeline.total_s / 4)
+    if scene == 0:
+        fades.append(f"fade=t=in:st=0:d={fade:.3f}")
+    if scene == cut.count - 1:
+        fades.append(f"fade=t=out:st={max(length_s - fade, 0):.6f}:d={fade:.3f}")
+    graph.append(f"[{label}]{','.join([*fades, 'format=yuv420p'])}[vout]")
     return [
         ffmpeg_exe(),
         "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
-        "-f", "concat", "-safe", "0", "-i", str(concat),
-        "-i", str(audio),
-        "-map", "0:v:0", "-map", "1:a:0",
-        "-vf", f"fps={timeline.fps},format=yuv420p",
-        "-c:v", "libx264", "-preset", "veryfast", "-crf", "22", "-tune", "stillimage",
-        "-profile:v", "high", "-r", str(timeline.fps),
-        "-c:a", "aac", "-b:a", "96k", "-ac", "1",
-        "-t", f"{timeline.total_s:.6f}",
-        "-movflags", "+faststart",
+        *inputs,
+        "-filter_complex", ";".join(graph),
+        "-map", "[vout]", "-an",
+        # superfast: x264 is most of the work; a quarter faster than veryfast, files ~15 % larger
+        "-c:v", "libx264", "-preset", "superfast", "-crf", "23", "-profile:v", "high",
+        "-threads", "2",  # one thread per core; more frame threads only cost memory
+        "-r", str(fps), "-frames:v", str(cut.segment_length(scene)),
+        str(out),
+    ]  # fmt: skip
+
+
+def build_join_args(
+    segments: Path, audio: Path, out: Path, cut: Cut, music: Path | None = None
+) -> list[str]:
+    """The final run: the segments copied as they are (no re-encode) over the joined narration,
+    encoded to AAC once, with an optional music bed ducked under the voice; +faststart."""
+    end = cut.timeline.total_s
+    inputs = ["-f", "concat", "-safe", "0", "-i", str(segments), "-i", str(audio)]
+    audio_map = ["-map", "1:a"]
+    if music is not None:
+        inputs += ["-stream_loop", "-1", "-i", str(music)]
+        graph = ";".join(
+            [
+                "[1:a]asplit=2[voice][key]",
+                "[2:a]aformat=channel_layouts=mono:sample_rates=24000,"
+                f"volume=0.3,afade=t=out:st={max(end - 2.0, 0):.3f}:d=2[bed]",
+                "[bed][key]sidechaincompress=threshold=0.02:ratio=8:attack=20:release=400[duck]",
+                "[voice][duck]amix=inputs=2:duration=first:normalize=0[aout]",
+            ]
+        )
+        audio_map = ["-filter_complex", graph, "-map", "[aout]"]
+    return [
+        ffmpeg_exe(),
+        "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
+        *inputs,
+        "-map", "0:v", *audio_map,
+        "-c:v", "copy", "-c:a", "aac", "-b:a", "96k", "-ac", "1",
+        "-t", f"{end:.6f}", "-movflags", "+faststart",
         str(out),
     ]  # fmt: skip
 
@@ -106,16 +246,31 @@ async def run_ffmpeg(args: list[str]) -> None:
         raise RenderError("the video could not be assembled")
 
 
-async def assemble(pictures: Sequence[Path], audio: Path, out: Path, timeline: Timeline) -> Path:
-    """Encode `pictures` (already fitted to the frame) over `audio` into `out`, atomically."""
-    if len(pictures) != len(timeline.scene_frames):
+async def assemble(
+    pictures: Sequence[Path],
+    captions: Sequence[Path | None],
+    audio: Path,
+    out: Path,
+    cut: Cut,
+    music: Path | None = None,
+) -> Path:
+    """Encode the story video into `out`, atomically: one small ffmpeg run per scene (so
+    memory stays flat however long the story), then one run that joins them over the audio."""
+    if len(pictures) != cut.count or len(captions) != cut.count:
         raise RenderError("every scene needs a picture")
-    workdir = pictures[0].parent
-    concat = workdir / "pictures.ffconcat"
-    concat.write_text(concat_script(pictures, timeline))
+    workdir = out.parent
+    segments = [workdir / f".segment_{scene:02d}.mp4" for scene in range(cut.count)]
+    # One at a time: two side by side were 7 % faster but used 50 % more memory (bench/).
+    for scene, segment in enumerate(segments):
+        await run_ffmpeg(build_segment_args(scene, pictures, captions, cut, segment))
+    listing = workdir / ".segments.ffconcat"
+    lines = ["ffconcat version 1.0", *(f"file '{segment.name}'" for segment in segments)]
+    await asyncio.to_thread(listing.write_text, "\n".join(lines) + "\n")
     partial = out.with_name(f".{out.stem}.partial{out.suffix}")
-    await run_ffmpeg(build_ffmpeg_args(concat, audio, partial, timeline))
-    os.replace(partial, out)
+    await run_ffmpeg(build_join_args(listing, audio, partial, cut, music))
+    await asyncio.to_thread(os.replace, partial, out)
+    for leftover in (*segments, listing):
+        await asyncio.to_thread(leftover.unlink, True)
     return out
 
 

@@ -120,3 +120,30 @@ async def test_resume_finishes_an_interrupted_cli_job(tmp_path: Path) -> None:
     assert out.stat().st_size > 10_000
     assert str(out) in done.stdout
     assert "Fake" in done.stdout  # the checkpointed (fake) story was kept, not rewritten
+
+
+@pytest.mark.slow
+def test_music_bed_and_no_captions(tmp_path: Path) -> None:
+    """`--music` mixes a bed under the narration (audible in the pauses); `--no-captions` still
+    writes the .srt beside the MP4; a missing music file is a one-line error."""
+    import numpy as np
+
+    from core.audio import to_wav
+    from core.models import Speech
+    from tests.probe import probe
+
+    t = np.arange(24_000 * 3) / 24_000
+    tone = (np.sin(2 * np.pi * 330 * t) * 12_000).astype("<i2").tobytes()
+    (tmp_path / "bed.wav").write_bytes(to_wav(Speech(tone)))
+    done = run_cli(
+        "story", "a cat", "--scenes", "2", "--music", "bed.wav", "--no-captions",
+        "--out", "m.mp4", cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "m.srt").read_text().startswith("1\n00:00:00,000 --> ")
+    p = probe(tmp_path / "m.mp4")
+    pause = p.audio[-int(24_000 * 0.35) :]  # the last pause: only the bed can be heard
+    assert float(np.sqrt(np.mean(pause**2))) > 0.003
+    missing = run_cli("story", "a cat", "--music", "nope.wav", cwd=tmp_path)
+    assert missing.returncode == 1
+    assert "cannot read the music file" in missing.stderr
