@@ -18,12 +18,14 @@ import random
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # for tests.fakes
 
+from bench.measure import watch_peak
 from core.errors import ProviderUnavailable
 from core.jobs import Job, Origin, open_job_store
 from core.models import Aspect, Scene, Speech, Story, StoryRequest, StoryVideo, Style
@@ -84,30 +86,6 @@ class SlowNarrator(FakeNarrator):
         return await flaky("narration", lambda: parent.speak(text, voice=voice, language=language))
 
 
-def tree_rss_mb(pid: int) -> float:
-    """Resident memory of a process and all its descendants, from /proc."""
-    total, stack = 0, [pid]
-    while stack:
-        current = stack.pop()
-        try:
-            status = Path(f"/proc/{current}/status").read_text()
-            for task in Path(f"/proc/{current}/task").iterdir():
-                stack += [int(c) for c in (task / "children").read_text().split()]
-        except (FileNotFoundError, ProcessLookupError):
-            continue
-        for line in status.splitlines():
-            if line.startswith("VmRSS:"):
-                total += int(line.split()[1])
-    return total / 1024
-
-
-async def watch_memory(peak: list[float], stop: asyncio.Event) -> None:
-    """Sample the tree's memory every 50 ms until `stop`."""
-    while not stop.is_set():
-        peak[0] = max(peak[0], tree_rss_mb(os.getpid()))
-        await asyncio.sleep(0.05)
-
-
 async def main() -> None:
     """Submit every job at once and wait until each one is delivered or failed."""
     delivered: Counter[str] = Counter()
@@ -122,8 +100,8 @@ async def main() -> None:
         SlowWriter(), SlowIllustrator(size=(640, 360)), SlowNarrator(), label="sim"
     )
     limits = RunnerLimits(user_jobs_in_flight=JOBS // USERS + 1, user_jobs_per_day=10)
-    peak, stop = [0.0], asyncio.Event()
-    memory = asyncio.create_task(watch_memory(peak, stop))
+    stop = threading.Event()
+    peak = watch_peak(os.getpid(), stop, interval_s=0.05)
     with tempfile.TemporaryDirectory() as tmp:
         async with (
             open_job_store(Path(tmp) / "jobs.db") as store,
@@ -153,7 +131,6 @@ async def main() -> None:
             final = [await store.get(j.id) for j in jobs]
             writes = store.writes
     stop.set()
-    await memory
     ok = sum(1 for j in final if j.delivery.value == "delivered")
     failed = sum(1 for j in final if j.status.value == "failed" or j.delivery.value == "failed")
     lost = JOBS - ok - failed

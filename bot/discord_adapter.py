@@ -16,13 +16,13 @@ import discord
 import yarl
 from discord import app_commands
 
+from bot.feed import follow
 from bot.options import StoryOptions
-from bot.render import ProgressView, chat_progress, done_summary, help_text
+from bot.render import done_summary, help_text
 from core.config import Settings
 from core.errors import CoreError
 from core.jobs import Job, Origin
-from core.models import Aspect, JobId, StoryVideo, Style
-from core.progress import JobCancelled, JobFailed, JobSucceeded
+from core.models import LANGUAGE_NAMES, Aspect, JobId, StoryVideo, Style
 from core.runner import JobRunner
 from core.video import shrink_to_fit
 
@@ -30,12 +30,6 @@ log = logging.getLogger(__name__)
 
 PLATFORM = "discord"
 _UPLOAD_MARGIN = 0.95
-_LANGUAGES = {
-    "en": "English", "fr": "French", "es": "Spanish", "de": "German", "it": "Italian",
-    "pt": "Portuguese", "nl": "Dutch", "pl": "Polish", "ru": "Russian", "uk": "Ukrainian",
-    "tr": "Turkish", "ar": "Arabic", "hi": "Hindi", "ja": "Japanese", "ko": "Korean",
-    "zh": "Chinese", "sv": "Swedish", "id": "Indonesian", "vi": "Vietnamese", "th": "Thai",
-}  # fmt: skip
 
 
 def apply_endpoints(settings: Settings) -> None:
@@ -187,7 +181,7 @@ class DiscordAdapter:
             wanted = current.lower()
             return [
                 app_commands.Choice(name=f"{name} ({code})", value=code)
-                for code, name in _LANGUAGES.items()
+                for code, name in LANGUAGE_NAMES.items()
                 if self._writes(code) and (wanted in code or wanted in name.lower())
             ][:25]
 
@@ -286,30 +280,12 @@ class DiscordAdapter:
     # ------------------------------------------------------------------ progress
 
     async def _follow(self, job_id: JobId, progress: _Progress) -> None:
-        view, started = ProgressView(), time.monotonic()
-        events = self.runner.subscribe(job_id)
-        pending = asyncio.ensure_future(anext(events))
-        try:
-            while True:
-                done, _ = await asyncio.wait({pending}, timeout=self.settings.progress_interval_s)
-                if pending in done:
-                    event = pending.result()
-                    view.apply(event)
-                    match event:
-                        case JobSucceeded():
-                            return  # the delivery handler takes the message from here
-                        case JobFailed(reason=reason):
-                            await self._show(progress, f"❌ {reason}", final=True)
-                            return
-                        case JobCancelled():
-                            await self._show(progress, "🚫 Cancelled.", final=True)
-                            return
-                    pending = asyncio.ensure_future(anext(events))
-                text = chat_progress(view, time.monotonic() - started)
-                await self._show(progress, text, job_id=job_id)
-        finally:
-            pending.cancel()
-            await events.aclose()
+        """Edit the progress response as the job goes on (a Cancel button until it ends)."""
+
+        async def show(text: str, final: bool) -> None:
+            await self._show(progress, text, job_id=None if final else job_id, final=final)
+
+        await follow(self.runner, job_id, self.settings.progress_interval_s, show)
 
     async def _show(
         self,

@@ -31,13 +31,13 @@ from telegram.ext import (
     ContextTypes,
 )
 
+from bot.feed import follow
 from bot.options import parse_words
-from bot.render import ProgressView, chat_progress, done_summary, help_text
+from bot.render import done_summary, help_text
 from core.config import Settings
 from core.errors import CoreError
 from core.jobs import Job, Origin
 from core.models import JobId, StoryVideo
-from core.progress import JobCancelled, JobFailed, JobSucceeded
 from core.runner import JobRunner
 from core.video import shrink_to_fit
 
@@ -262,31 +262,13 @@ class TelegramAdapter:
     # ------------------------------------------------------------------ progress
 
     async def _follow(self, job_id: JobId, message: _Message) -> None:
-        """Edit the progress message as events arrive, at most once per interval."""
-        view, started = ProgressView(), time.monotonic()
-        events = self.runner.subscribe(job_id)
-        pending = asyncio.ensure_future(anext(events))
-        try:
-            while True:
-                done, _ = await asyncio.wait({pending}, timeout=self.settings.progress_interval_s)
-                if pending in done:
-                    event = pending.result()
-                    view.apply(event)
-                    match event:
-                        case JobSucceeded():
-                            return  # the delivery handler takes the message from here
-                        case JobFailed(reason=reason):
-                            await self._edit(message, f"❌ {reason}", final=True)
-                            return
-                        case JobCancelled():
-                            await self._edit(message, "🚫 Cancelled.", final=True)
-                            return
-                    pending = asyncio.ensure_future(anext(events))
-                text = chat_progress(view, time.monotonic() - started)
-                await self._edit(message, text, markup=_cancel_button(job_id))
-        finally:
-            pending.cancel()
-            await events.aclose()
+        """Edit the progress message as the job goes on (a Cancel button until it ends)."""
+
+        async def show(text: str, final: bool) -> None:
+            markup = None if final else _cancel_button(job_id)
+            await self._edit(message, text, final=final, markup=markup)
+
+        await follow(self.runner, job_id, self.settings.progress_interval_s, show)
 
     async def _edit(
         self,

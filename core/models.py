@@ -16,6 +16,14 @@ JobId = NewType("JobId", str)
 MAX_SCENES = 10
 MAX_THEME_CHARS = 500
 
+# Languages offered by name (prompts, autocomplete); any other code is passed on as it is.
+LANGUAGE_NAMES = {
+    "en": "English", "fr": "French", "es": "Spanish", "de": "German", "it": "Italian",
+    "pt": "Portuguese", "nl": "Dutch", "pl": "Polish", "ru": "Russian", "uk": "Ukrainian",
+    "tr": "Turkish", "ar": "Arabic", "hi": "Hindi", "ja": "Japanese", "ko": "Korean",
+    "zh": "Chinese", "id": "Indonesian", "vi": "Vietnamese", "th": "Thai", "sv": "Swedish",
+}  # fmt: skip
+
 
 class Aspect(StrEnum):
     """Output aspect ratio; the value is what users type and what the image APIs accept."""

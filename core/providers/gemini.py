@@ -26,7 +26,7 @@ from core.errors import (
     ProviderUnavailable,
     QuotaExceeded,
 )
-from core.models import Aspect, Scene, Speech, Story, StoryRequest, Style, Voice
+from core.models import LANGUAGE_NAMES, Aspect, Scene, Speech, Story, StoryRequest, Style, Voice
 from core.providers.retry import Retryable, RetryPolicy, with_retries
 from core.text import speakable
 from core.voices import GEMINI_DEFAULT_VOICE, GEMINI_VOICES, find_gemini_voice
@@ -39,12 +39,6 @@ _BLOCKED_FINISH = {
     "IMAGE_PROHIBITED_CONTENT", "IMAGE_RECITATION", "IMAGE_OTHER", "NO_IMAGE",
 }  # fmt: skip
 _RETRYABLE_HTTP = {408, 500, 502, 503, 504}
-_LANGUAGE_NAMES = {
-    "en": "English", "fr": "French", "es": "Spanish", "de": "German", "it": "Italian",
-    "pt": "Portuguese", "nl": "Dutch", "pl": "Polish", "ru": "Russian", "uk": "Ukrainian",
-    "tr": "Turkish", "ar": "Arabic", "hi": "Hindi", "ja": "Japanese", "ko": "Korean",
-    "zh": "Chinese", "id": "Indonesian", "vi": "Vietnamese", "th": "Thai", "sv": "Swedish",
-}  # fmt: skip
 
 
 class GeminiBackend:
@@ -232,7 +226,7 @@ class GeminiStoryWriter:
 
     async def write(self, request: StoryRequest) -> Story:
         """Ask for N scenes; a malformed or short answer is retried once with the error."""
-        language = _LANGUAGE_NAMES.get(request.base_language, f"the language '{request.language}'")
+        language = LANGUAGE_NAMES.get(request.base_language, f"the language '{request.language}'")
         prompt = _STORY_PROMPT.format(
             theme=request.theme,
             count=request.scenes,
