@@ -78,8 +78,8 @@ async def test_killed_three_times_still_delivers_once(tmp_path: Path) -> None:
     await worker.wait_until(worker.event_seen("StageProgressed pictures 2/4"))
     await worker.kill()  # 2: between pictures (two drawn and checkpointed)
     before = worker.ends()
-    assert before["picture picture 1"] == 1
-    assert before["picture picture 2"] == 1
+    assert before["picture picture 1"] == 1  # the reference picture comes first
+    assert sum(1 for k in before if k.startswith("picture")) == 2  # then any other one
 
     await worker.start()
     await worker.wait_until(worker.event_seen("StageStarted assembly"))

@@ -70,9 +70,9 @@ async def test_submit_and_subscribe_see_every_stage(store: JobStore, tmp_path: P
     assert done.metadata["duration_s"] == pytest.approx(2 * 1.4, abs=0.01)
     assert set(done.metadata["stage_s"]) >= {"story", "pictures", "narration", "assembly"}
     assert await store.steps(job.id) >= {"story", "picture:1", "picture:2"}
-    # Work files are gone; the video, thumbnail and story remain.
+    # Work files are gone; the video, thumbnail, subtitles and story remain.
     assert sorted(p.name for p in (tmp_path / "jobs" / job.id).iterdir()) == [
-        "story.jpg", "story.json", "story.mp4",
+        "story.jpg", "story.json", "story.mp4", "story.srt",
     ]  # fmt: skip
 
 
