@@ -7,7 +7,6 @@ import asyncio
 import dataclasses
 import functools
 import getpass
-import logging
 import os
 import shutil
 from collections.abc import Callable, Coroutine, Sequence
@@ -23,11 +22,12 @@ from rich.text import Text
 
 from bot.options import StoryOptions, parse_scenes
 from bot.render import ProgressView
-from bot.serve import FRONT_ENDS, enabled_front_ends, serve
+from bot.serve import FRONT_ENDS, enabled_front_ends, secrets_of, serve
 from core.config import ProviderChoice, Settings
 from core.doctor import diagnose
 from core.errors import CoreError, InvalidRequest
 from core.jobs import Job, Origin, open_job_store
+from core.logs import configure_logging
 from core.models import (
     MAX_SCENES,
     Aspect,
@@ -100,7 +100,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         first = exc.errors()[0]
         _error(f"{first['loc'][0]}: {first['msg']}", "configuration error")
         return 2
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    configure_logging("WARNING", secrets_of(settings))  # quiet, and secrets never shown
     if args.command == "doctor":
         return asyncio.run(_doctor(settings))
     if args.command == "jobs":

@@ -467,6 +467,7 @@ class JobRunner:
         metadata: dict[str, Any] = {
             **job.metadata,
             "providers": self.pipeline.providers.label,
+            "models": self.pipeline.providers.models,
             "stage_s": stage_times,
             "file_size": size,
             "duration_s": round(result.duration_s, 3),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from core.config import ProviderChoice, Settings
@@ -81,6 +81,7 @@ class Providers:
     animator: Animator | None = None
     label: str = "offline"
     close: Callable[[], Awaitable[None]] | None = None
+    models: dict[str, str] = field(default_factory=dict)  # role → model, for job metadata
 
     async def aclose(self) -> None:
         """Close clients held by the providers (the offline ones hold none)."""
@@ -92,7 +93,11 @@ def build_providers(settings: Settings) -> Providers:
     """Pick the back end from settings (`STORYBOT_PROVIDER`, credentials)."""
     match settings.active_provider:
         case ProviderChoice.OFFLINE | ProviderChoice.AUTO:
-            return Providers(OfflineStoryWriter(), OfflineIllustrator(), OfflineNarrator())
+            models = {"story": "offline templates", "pictures": "offline Pillow drawing",
+                      "narration": "eSpeak NG"}  # fmt: skip
+            return Providers(
+                OfflineStoryWriter(), OfflineIllustrator(), OfflineNarrator(), models=models
+            )
         case ProviderChoice.GEMINI:
             from core.providers.gemini import (  # imported here: the SDK is slow to import
                 GeminiBackend,
@@ -108,4 +113,9 @@ def build_providers(settings: Settings) -> Providers:
                 GeminiNarrator(backend, settings.tts_model, settings.voice),
                 label="gemini",
                 close=backend.aclose,
+                models={
+                    "story": settings.text_model,
+                    "pictures": settings.image_model,
+                    "narration": settings.tts_model,
+                },
             )
