@@ -110,14 +110,6 @@ class Settings(BaseSettings):
         "google_api_key",
         "telegram_bot_token",
         "discord_bot_token",
-        mode="before",
-    )
-    @classmethod
-    def _blank_is_unset(cls, value: object) -> object:
-        # `.env.example` copied as is leaves `KEY=`; treat that as "not configured".
-        return None if isinstance(value, str) and not value.strip() else value
-
-    @field_validator(
         "gemini_base_url",
         "google_cloud_project",
         "telegram_api_base_url",
@@ -130,7 +122,8 @@ class Settings(BaseSettings):
         mode="before",
     )
     @classmethod
-    def _blank_str_is_unset(cls, value: object) -> object:
+    def _blank_is_unset(cls, value: object) -> object:
+        # `.env.example` copied as is leaves `KEY=`; treat that as "not configured".
         return None if isinstance(value, str) and not value.strip() else value
 
     @property
