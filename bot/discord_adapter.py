@@ -182,7 +182,7 @@ class DiscordAdapter:
             return [
                 app_commands.Choice(name=f"{name} ({code})", value=code)
                 for code, name in LANGUAGE_NAMES.items()
-                if self._writes(code) and (wanted in code or wanted in name.lower())
+                if self.runner.pipeline.writes(code) and (wanted in code or wanted in name.lower())
             ][:25]
 
         @tree.command(name="status", description="Your recent stories")
@@ -390,13 +390,6 @@ class DiscordAdapter:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    def _writes(self, language: str) -> bool:
-        try:
-            self.runner.pipeline.providers.writer.check_language(language)
-        except CoreError:
-            return False
-        return True
-
     def _user_language(self, interaction: discord.Interaction) -> str | None:
         code = str(interaction.locale.value).split("-")[0].lower()
-        return code if self._writes(code) else None
+        return code if self.runner.pipeline.writes(code) else None

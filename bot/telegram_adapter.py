@@ -385,13 +385,7 @@ class TelegramAdapter:
 
     def _user_language(self, code: str | None) -> str | None:
         """The user's Telegram language, if the active story writer can write it."""
-        if not code:
-            return None
-        try:
-            self.runner.pipeline.providers.writer.check_language(code)
-        except CoreError:
-            return None
-        return code
+        return code if code and self.runner.pipeline.writes(code) else None
 
 
 def _ago(delta: timedelta) -> str:

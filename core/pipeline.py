@@ -15,7 +15,7 @@ from typing import Protocol
 
 from core import audio, captions, imaging
 from core.config import Settings
-from core.errors import ContentRejected
+from core.errors import ContentRejected, CoreError
 from core.models import JobId, Speech, Story, StoryRequest, StoryVideo
 from core.progress import (
     ProgressSink,
@@ -143,6 +143,14 @@ class Pipeline:
         self.limits = limits or PipelineLimits()
         self._image_slots = asyncio.Semaphore(self.limits.image_concurrency)
         self._tts_slots = asyncio.Semaphore(self.limits.tts_concurrency)
+
+    def writes(self, language: str) -> bool:
+        """Whether the story writer can write `language` (front ends use the user's own)."""
+        try:
+            self.providers.writer.check_language(language)
+        except CoreError:
+            return False
+        return True
 
     def validate(self, request: StoryRequest) -> None:
         """Refuse a request before any work: unfit theme, unsupported language, unknown voice."""
