@@ -30,6 +30,20 @@ class ProviderChoice(StrEnum):
     OFFLINE = "offline"
 
 
+class ImageBackend(StrEnum):
+    """Which Google model draws the pictures: a Gemini image model, or Imagen (Vertex AI only)."""
+
+    GEMINI = "gemini"
+    IMAGEN = "imagen"
+
+
+class NarratorChoice(StrEnum):
+    """How Gemini narrates: the TTS model, or a Live API session per line (TTS as fallback)."""
+
+    TTS = "tts"
+    LIVE = "live"
+
+
 class Settings(BaseSettings):
     """Every setting of StoryBot, validated at start; `.env.example` explains each one."""
 
@@ -45,11 +59,19 @@ class Settings(BaseSettings):
     google_cloud_project: str | None = Field(None, validation_alias="GOOGLE_CLOUD_PROJECT")
     google_cloud_location: str = Field("us-central1", validation_alias="GOOGLE_CLOUD_LOCATION")
     gemini_base_url: str | None = Field(None, validation_alias="GEMINI_BASE_URL")
+    gemini_live_base_url: str | None = Field(None, validation_alias="GEMINI_LIVE_BASE_URL")
 
     # Models (current defaults live here and nowhere else).
     text_model: str = Field("gemini-2.5-flash", validation_alias="STORYBOT_TEXT_MODEL")
     image_model: str = Field("gemini-2.5-flash-image", validation_alias="STORYBOT_IMAGE_MODEL")
     tts_model: str = Field("gemini-2.5-flash-preview-tts", validation_alias="STORYBOT_TTS_MODEL")
+    image_backend: ImageBackend = Field(
+        ImageBackend.GEMINI, validation_alias="STORYBOT_IMAGE_BACKEND"
+    )
+    imagen_model: str = Field("imagen-4.0-generate-001", validation_alias="STORYBOT_IMAGEN_MODEL")
+    narrator: NarratorChoice = Field(NarratorChoice.TTS, validation_alias="STORYBOT_NARRATOR")
+    live_model_setting: str | None = Field(None, validation_alias="STORYBOT_LIVE_MODEL")
+    live_timeout_s: float = Field(30.0, gt=0, le=300, validation_alias="STORYBOT_LIVE_TIMEOUT_S")
 
     # Chat front ends.
     telegram_bot_token: SecretStr | None = Field(None, validation_alias="TELEGRAM_BOT_TOKEN")
@@ -111,6 +133,8 @@ class Settings(BaseSettings):
         "telegram_bot_token",
         "discord_bot_token",
         "gemini_base_url",
+        "gemini_live_base_url",
+        "live_model_setting",
         "google_cloud_project",
         "telegram_api_base_url",
         "telegram_api_file_url",
@@ -139,6 +163,25 @@ class Settings(BaseSettings):
         if self.google_key is not None or self.use_vertexai:
             return ProviderChoice.GEMINI
         return ProviderChoice.OFFLINE
+
+    @property
+    def vertex_project_mode(self) -> bool:
+        """Vertex AI with a project and application default credentials (not express mode)."""
+        return self.use_vertexai and self.google_cloud_project is not None
+
+    @property
+    def picture_model(self) -> str:
+        """The model that draws pictures with the configured image back end."""
+        return self.imagen_model if self.image_backend is ImageBackend.IMAGEN else self.image_model
+
+    @property
+    def live_model(self) -> str:
+        """The Live API model: `STORYBOT_LIVE_MODEL`, else the native-audio model of the mode."""
+        if self.live_model_setting:
+            return self.live_model_setting
+        if self.use_vertexai:
+            return "gemini-live-2.5-flash-native-audio"
+        return "gemini-2.5-flash-native-audio-preview-09-2025"
 
     @property
     def jobs_dir(self) -> Path:

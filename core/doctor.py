@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
-from core.config import ProviderChoice, Settings
+from core.config import ImageBackend, NarratorChoice, ProviderChoice, Settings
 from core.errors import CoreError
 from core.video import ffmpeg_exe
 
@@ -60,27 +60,46 @@ async def _espeak() -> Check:
 async def _gemini(settings: Settings) -> list[Check]:
     from core.providers.gemini import GeminiBackend
 
-    source = "GEMINI_API_KEY" if settings.gemini_api_key else "GOOGLE_API_KEY"
-    mode = "Vertex AI" if settings.use_vertexai else "Gemini Developer API"
+    if settings.vertex_project_mode:
+        mode = (
+            f"Vertex AI, project {settings.google_cloud_project} in "
+            f"{settings.google_cloud_location}"
+        )
+        credentials = "application default credentials"
+    elif settings.use_vertexai:
+        mode, credentials = "Vertex AI express mode", "API key from GOOGLE_API_KEY/GEMINI_API_KEY"
+    else:
+        source = "GEMINI_API_KEY" if settings.gemini_api_key else "GOOGLE_API_KEY"
+        mode, credentials = "Gemini Developer API", f"API key from {source}"
     checks = [Check("back end", True, f"gemini ({mode})")]
     try:
         backend = GeminiBackend(settings.model_copy(update={"retry_budget_s": 15.0}))
     except CoreError as exc:
-        return [*checks, Check("credentials", False, exc.message)]
-    if settings.google_key is not None:
-        checks.append(Check("credentials", True, f"API key from {source}"))
+        return [*checks, Check("configuration", False, exc.message)]
+    checks.append(Check("credentials", True, credentials))
+    roles = [
+        ("text model", settings.text_model),
+        (f"image model ({settings.image_backend.value})", settings.picture_model),
+        ("TTS model", settings.tts_model),
+    ]
+    if settings.narrator is NarratorChoice.LIVE:
+        roles.append(("Live narration model", settings.live_model))
     try:
-        visible = set(await backend.list_models())
+        found = await asyncio.gather(*(backend.has_model(model) for _, model in roles))
     except CoreError as exc:
         return [*checks, Check("models", False, exc.message)]
     finally:
         await backend.aclose()
-    for role, model in (
-        ("text model", settings.text_model),
-        ("image model", settings.image_model),
-        ("TTS model", settings.tts_model),
-    ):
-        found = model in visible
-        detail = model if found else f"{model} is not available to this key"
-        checks.append(Check(role, found, detail))
+    for (role, model), ok in zip(roles, found, strict=True):
+        detail = model if ok else f"{model} is not available to these credentials"
+        if (
+            not ok
+            and settings.image_backend is ImageBackend.IMAGEN
+            and model == settings.imagen_model
+        ):
+            detail += (
+                " (Imagen models are being retired: set STORYBOT_IMAGEN_MODEL, "
+                "or STORYBOT_IMAGE_BACKEND=gemini)"
+            )
+        checks.append(Check(role, ok, detail))
     return checks

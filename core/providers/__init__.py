@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from core.config import ProviderChoice, Settings
+from core.config import ImageBackend, NarratorChoice, ProviderChoice, Settings
 from core.models import Aspect, Scene, Speech, Story, StoryRequest, Style, Voice
 from core.providers.offline import OfflineIllustrator, OfflineNarrator, OfflineStoryWriter
+
+if TYPE_CHECKING:
+    from google.auth.credentials import Credentials
 
 
 class StoryWriter(Protocol):
@@ -89,8 +92,11 @@ class Providers:
             await self.close()
 
 
-def build_providers(settings: Settings) -> Providers:
-    """Pick the back end from settings (`STORYBOT_PROVIDER`, credentials)."""
+def build_providers(settings: Settings, *, credentials: Credentials | None = None) -> Providers:
+    """Pick the back end from settings (`STORYBOT_PROVIDER`, credentials).
+
+    `credentials` replaces application default credentials in Vertex AI project mode.
+    """
     match settings.active_provider:
         case ProviderChoice.OFFLINE | ProviderChoice.AUTO:
             models = {"story": "offline templates", "pictures": "offline Pillow drawing",
@@ -99,23 +105,41 @@ def build_providers(settings: Settings) -> Providers:
                 OfflineStoryWriter(), OfflineIllustrator(), OfflineNarrator(), models=models
             )
         case ProviderChoice.GEMINI:
-            from core.providers.gemini import (  # imported here: the SDK is slow to import
-                GeminiBackend,
-                GeminiIllustrator,
-                GeminiNarrator,
-                GeminiStoryWriter,
-            )
+            return _google(settings, credentials)
 
-            backend = GeminiBackend(settings)
-            return Providers(
-                GeminiStoryWriter(backend, settings.text_model),
-                GeminiIllustrator(backend, settings.image_model),
-                GeminiNarrator(backend, settings.tts_model, settings.voice),
-                label="gemini",
-                close=backend.aclose,
-                models={
-                    "story": settings.text_model,
-                    "pictures": settings.image_model,
-                    "narration": settings.tts_model,
-                },
-            )
+
+def _google(settings: Settings, credentials: Credentials | None) -> Providers:
+    # Imported here: the SDK is slow to import and the offline back end does not need it.
+    from core.providers.gemini import (
+        GeminiBackend,
+        GeminiIllustrator,
+        GeminiNarrator,
+        GeminiStoryWriter,
+    )
+    from core.providers.imagen import ImagenIllustrator
+    from core.providers.live import LiveNarrator
+
+    backend = GeminiBackend(settings, credentials=credentials)
+    illustrator: Illustrator = (
+        ImagenIllustrator(backend, settings.imagen_model)
+        if settings.image_backend is ImageBackend.IMAGEN
+        else GeminiIllustrator(backend, settings.image_model)
+    )
+    tts = GeminiNarrator(backend, settings.tts_model, settings.voice)
+    narrator: Narrator = tts
+    narration_model = settings.tts_model
+    if settings.narrator is NarratorChoice.LIVE:
+        narrator = LiveNarrator(backend, settings.live_model, tts, settings.live_timeout_s)
+        narration_model = f"{settings.live_model} (Live; {settings.tts_model} as fallback)"
+    return Providers(
+        GeminiStoryWriter(backend, settings.text_model),
+        illustrator,
+        narrator,
+        label="vertex" if settings.use_vertexai else "gemini",
+        close=backend.aclose,
+        models={
+            "story": settings.text_model,
+            "pictures": settings.picture_model,
+            "narration": narration_model,
+        },
+    )

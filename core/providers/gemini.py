@@ -5,17 +5,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any, TypeVar
 
 import aiohttp
 import httpx2
 from google import genai
+from google.auth.credentials import Credentials
+from google.auth.exceptions import GoogleAuthError
 from google.genai import errors, types
 from pydantic import BaseModel, ValidationError
 
 from core import audio
-from core.config import Settings
+from core.config import ImageBackend, Settings
 from core.errors import (
     ConfigurationError,
     ContentRejected,
@@ -39,108 +41,162 @@ _BLOCKED_FINISH = {
     "IMAGE_PROHIBITED_CONTENT", "IMAGE_RECITATION", "IMAGE_OTHER", "NO_IMAGE",
 }  # fmt: skip
 _RETRYABLE_HTTP = {408, 500, 502, 503, 504}
+T = TypeVar("T")
 
 
 class GeminiBackend:
-    """One google-genai client shared by the providers, with retries and per-model limits."""
+    """One google-genai client shared by the providers, with retries and per-model limits.
 
-    name = "Gemini"
+    Modes: the Gemini Developer API (API key); Vertex AI with a project, location and
+    application default credentials (`credentials` overrides ADC, e.g. in tests); or Vertex AI
+    express mode (API key, no project). The Live API gets a client of its own because it
+    always connects over `wss://` to its base URL's host (`GEMINI_LIVE_BASE_URL`).
+    """
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, credentials: Credentials | None = None) -> None:
         self.settings = settings
-        options = types.HttpOptions(
-            base_url=settings.gemini_base_url,
-            api_version=API_VERSION,
-            timeout=int(settings.call_timeout_s * 1000),  # milliseconds, per attempt
-        )
-        key = settings.google_key
+        self.credentials = credentials
         if settings.use_vertexai:
-            self.client = genai.Client(
-                vertexai=True,
-                api_key=key.get_secret_value()
-                if key and not settings.google_cloud_project
-                else None,
-                project=settings.google_cloud_project,
-                location=settings.google_cloud_location if settings.google_cloud_project else None,
-                http_options=options,
-            )
-        elif key is None:
-            raise ConfigurationError("Gemini needs an API key: set GEMINI_API_KEY")
+            self.name = "Vertex AI"
+            self.key_hint = "GOOGLE_API_KEY (Vertex AI express mode)"
         else:
-            # Passed explicitly: the SDK's own fallback would prefer GOOGLE_API_KEY.
-            self.client = genai.Client(api_key=key.get_secret_value(), http_options=options)
+            self.name = "Gemini"
+            self.key_hint = "GEMINI_API_KEY"
+        if settings.google_key is None and not settings.vertex_project_mode:
+            raise ConfigurationError(
+                "Vertex AI needs GOOGLE_CLOUD_PROJECT (with application default credentials) "
+                "or an API key in GOOGLE_API_KEY"
+                if settings.use_vertexai
+                else "Gemini needs an API key: set GEMINI_API_KEY"
+            )
+        if settings.image_backend is ImageBackend.IMAGEN and not settings.use_vertexai:
+            raise ConfigurationError(
+                "Imagen is served only by Vertex AI: set GOOGLE_GENAI_USE_VERTEXAI=true, "
+                "or STORYBOT_IMAGE_BACKEND=gemini"
+            )
+        self.client = self._client(settings.gemini_base_url)
+        self._live: genai.Client | None = None
         self.policy = RetryPolicy(
             budget_s=settings.retry_budget_s, attempt_timeout_s=settings.call_timeout_s
         )
         self._slots: dict[str, asyncio.Semaphore] = {}
         self._limits = {
             settings.text_model: settings.text_concurrency,
-            settings.image_model: settings.image_concurrency,
+            settings.picture_model: settings.image_concurrency,
             settings.tts_model: settings.tts_concurrency,
+            settings.live_model: settings.tts_concurrency,
         }
+
+    def _client(self, base_url: str | None) -> genai.Client:
+        settings = self.settings
+        options = types.HttpOptions(
+            base_url=base_url,
+            api_version=None if settings.use_vertexai else API_VERSION,  # Vertex: v1beta1
+            timeout=int(settings.call_timeout_s * 1000),  # milliseconds, per attempt
+        )
+        key = settings.google_key.get_secret_value() if settings.google_key else None
+        if settings.vertex_project_mode:
+            return genai.Client(
+                vertexai=True,
+                project=settings.google_cloud_project,
+                location=settings.google_cloud_location,
+                credentials=self.credentials,
+                http_options=options,
+            )
+        # The key is passed explicitly: the SDK's own fallback would prefer GOOGLE_API_KEY.
+        return genai.Client(vertexai=settings.use_vertexai, api_key=key, http_options=options)
+
+    @property
+    def live(self) -> genai.Client:
+        """The Live API client (made on first use)."""
+        if self._live is None:
+            settings = self.settings
+            self._live = self._client(settings.gemini_live_base_url or settings.gemini_base_url)
+        return self._live
+
+    async def call(self, model: str, request: Callable[[], Awaitable[T]]) -> T:
+        """Run one SDK request with our retries, per-model limit and typed errors."""
+
+        async def attempt() -> T:
+            try:
+                return await request()
+            except errors.APIError as exc:
+                raise _classify(exc, model, self) from None
+            except (aiohttp.ClientError, httpx2.TransportError, ConnectionError) as exc:
+                log.info("%s transport error: %s", self.name, type(exc).__name__)
+                raise Retryable(
+                    ProviderUnavailable(
+                        f"{self.name} could not be reached; try again in a minute"
+                    ),
+                    None,
+                    "connection lost",
+                ) from None
+            except GoogleAuthError as exc:
+                log.info("Google credentials failed: %s", type(exc).__name__)
+                raise ConfigurationError(
+                    "Vertex AI could not get credentials: run `gcloud auth application-default "
+                    "login` or set GOOGLE_APPLICATION_CREDENTIALS"
+                ) from None
+
+        async with self.slot(model):
+            return await with_retries(attempt, provider=self.name, policy=self.policy)
+
+    def slot(self, model: str) -> asyncio.Semaphore:
+        """The semaphore bounding concurrent requests to `model`."""
+        return self._slots.setdefault(model, asyncio.Semaphore(self._limits.get(model, 2)))
 
     async def generate(
         self, model: str, contents: Any, config: types.GenerateContentConfig
     ) -> types.GenerateContentResponse:
         """`generate_content` with our retries, time bounds and typed errors."""
+        return await self.call(
+            model,
+            lambda: self.client.aio.models.generate_content(
+                model=model, contents=contents, config=config
+            ),
+        )
 
-        async def attempt() -> types.GenerateContentResponse:
-            try:
-                return await self.client.aio.models.generate_content(
-                    model=model, contents=contents, config=config
-                )
-            except errors.APIError as exc:
-                raise _classify(exc, model) from None
-            except (aiohttp.ClientError, httpx2.TransportError, ConnectionError) as exc:
-                log.info("Gemini transport error: %s", type(exc).__name__)
-                raise Retryable(
-                    ProviderUnavailable("Gemini could not be reached; try again in a minute"),
-                    None,
-                    "connection lost",
-                ) from None
-
-        slots = self._slots.setdefault(model, asyncio.Semaphore(self._limits.get(model, 2)))
-        async with slots:
-            return await with_retries(attempt, provider=self.name, policy=self.policy)
-
-    async def list_models(self) -> list[str]:
-        """Names (without `models/`) of the models the key can see."""
-
-        async def attempt() -> list[str]:
-            try:
-                pager = await self.client.aio.models.list(config={"page_size": 100})
-                return [m.name.removeprefix("models/") async for m in pager if m.name]
-            except errors.APIError as exc:
-                raise _classify(exc, "models.list") from None
-
-        return await with_retries(attempt, provider=self.name, policy=self.policy)
+    async def has_model(self, model: str) -> bool:
+        """Whether `model` exists for these credentials (False on 404)."""
+        try:
+            await self.call(model, lambda: self.client.aio.models.get(model=model))
+        except ModelNotFound:
+            return False
+        return True
 
     async def aclose(self) -> None:
-        """Close the client's connection pools."""
+        """Close the clients' connection pools."""
         await self.client.aio.aclose()
+        if self._live is not None:
+            await self._live.aio.aclose()
 
 
-def _classify(exc: errors.APIError, model: str) -> Exception:
+def _classify(exc: errors.APIError, model: str, backend: GeminiBackend) -> Exception:
     """Map an SDK error to our typed errors; never includes the request or its key."""
-    code = exc.code
-    log.info("Gemini answered %s %s for %s", code, exc.status, model)
+    code, name = exc.code, backend.name
+    log.info("%s answered %s %s for %s", name, code, exc.status, model)
     if code == 429:
         return Retryable(
-            QuotaExceeded("the Gemini quota is used up for now; try again later"),
+            QuotaExceeded(f"the {name} quota is used up for now; try again later"),
             _retry_delay(exc.details),
             "rate limited",
         )
     if code in _RETRYABLE_HTTP:
         return Retryable(
-            ProviderUnavailable("Gemini is overloaded right now; try again in a few minutes"),
+            ProviderUnavailable(f"{name} is overloaded right now; try again in a few minutes"),
             None,
             "overloaded",
         )
     if code in (401, 403) or "API_KEY_INVALID" in str(exc.details):
-        return ConfigurationError("the Gemini API key was rejected; check GEMINI_API_KEY")
+        if backend.settings.vertex_project_mode:
+            return ConfigurationError(
+                f"Vertex AI refused the credentials for project "
+                f"'{backend.settings.google_cloud_project}' ({exc.status or code})"
+            )
+        return ConfigurationError(f"the {name} API key was rejected; check {backend.key_hint}")
     if code == 404:
-        return ModelNotFound(f"the model '{model}' is not available to this key")
-    return ProviderError(f"Gemini refused the request ({exc.status or code})")
+        return ModelNotFound(f"the model '{model}' is not available to these credentials")
+    return ProviderError(f"{name} refused the request ({exc.status or code})")
 
 
 def _retry_delay(details: Any) -> float | None:
@@ -298,6 +354,14 @@ def _user(text: str) -> types.Content:
     return types.Content(role="user", parts=[types.Part.from_text(text=text)])
 
 
+def picture_prompt(scene: Scene, style: Style) -> str:
+    """The picture prompt: style, scene and the story's repeated character description."""
+    return (
+        f"{style.prompt}. {scene.image_prompt}. Characters: {scene.character_description} "
+        "No text, letters or captions in the picture."
+    )
+
+
 class GeminiIllustrator:
     """Draws scenes with a Gemini image model; scene 1's picture keeps characters consistent."""
 
@@ -310,10 +374,7 @@ class GeminiIllustrator:
         self, scene: Scene, *, style: Style, aspect: Aspect, reference: bytes | None = None
     ) -> bytes:
         """One picture in the requested aspect ratio."""
-        prompt = (
-            f"{style.prompt}. {scene.image_prompt}. Characters: {scene.character_description} "
-            "No text, letters or captions in the picture."
-        )
+        prompt = picture_prompt(scene, style)
         parts: list[types.Part] = []
         if reference is not None:
             parts.append(types.Part.from_bytes(data=reference, mime_type=_image_mime(reference)))
@@ -366,16 +427,19 @@ class GeminiNarrator:
         if voice is not None and find_gemini_voice(voice) is None:
             raise InvalidRequest(f"unknown voice '{voice}' — see `storybot voices`")
 
+    def speech_config(self, voice: str | None) -> types.SpeechConfig:
+        """The prebuilt voice `voice` (or the default one) as the SDK's speech config."""
+        name = find_gemini_voice(voice or "") or self.default_voice
+        return types.SpeechConfig(
+            voice_config=types.VoiceConfig(
+                prebuilt_voice_config=types.PrebuiltVoiceConfig(voice_name=name)
+            )
+        )
+
     async def speak(self, text: str, *, voice: str | None, language: str) -> Speech:
         """Speak one narration line."""
-        name = find_gemini_voice(voice or "") or self.default_voice
         config = types.GenerateContentConfig(
-            response_modalities=["AUDIO"],
-            speech_config=types.SpeechConfig(
-                voice_config=types.VoiceConfig(
-                    prebuilt_voice_config=types.PrebuiltVoiceConfig(voice_name=name)
-                )
-            ),
+            response_modalities=["AUDIO"], speech_config=self.speech_config(voice)
         )
         response = await self.backend.generate(
             self.model, _NARRATION_INSTRUCTION + speakable(text), config
@@ -383,11 +447,11 @@ class GeminiNarrator:
         for part in _parts(response, "narration"):
             blob = part.inline_data
             if blob and blob.data and (blob.mime_type or "").startswith("audio/"):
-                return _speech(blob.data, blob.mime_type or "")
+                return pcm_speech(blob.data, blob.mime_type or "")
         raise ProviderUnavailable("Gemini returned no narration audio")
 
 
-def _speech(data: bytes, mime: str) -> Speech:
+def pcm_speech(data: bytes, mime: str) -> Speech:
     """Raw L16 PCM (rate from the MIME type) or WAV, as 24 kHz mono PCM."""
     if "wav" in mime:
         return audio.resample(audio.from_wav(data))

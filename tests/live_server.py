@@ -1,0 +1,564 @@
+"""A fake Gemini Live API (BidiGenerateContent over a TLS websocket, loopback only).
+
+The real google-genai 3.4 client talks to it through `client.aio.live.connect`. The SDK always
+dials `wss://`: it swaps the scheme of `http_options.base_url` (`https://` or `http://`, both
+work) for `wss`, so the fake speaks TLS with a throwaway CA made by `trustme`. The SDK builds
+its websocket SSL context when the `genai.Client` is constructed, from `SSL_CERT_FILE`, so put
+`fake.ca_file` there (e.g. `monkeypatch.setenv`) BEFORE constructing the client.
+
+Endpoints, as the SDK 3.4 dials them (version: `v1alpha`, `v1beta`, `v1` or `v1beta1`):
+
+* Developer API: `/ws/google.ai.generativelanguage.{version}.GenerativeService.BidiGenerateContent`
+  with the key in the `x-goog-api-key` header (never in the URL).
+* Vertex AI: `/ws/google.cloud.aiplatform.{version}.LlmBidiService/BidiGenerateContent` with
+  `Authorization: Bearer <token>` (project mode) or `x-goog-api-key` (express mode).
+* Anything else is refused at the handshake with HTTP 404 (`websockets.InvalidStatus`).
+
+Protocol (JSON in text or binary frames; camelCase or snake_case keys are accepted):
+
+1. The first client message is `{"setup": {"model": ..., "generationConfig": ...,
+   "systemInstruction": ...}}`. Credentials are checked once it has arrived (closing before it
+   would race with the SDK's own send, which it does not translate into `APIError`), then the
+   model (when `models` is set), then the answer is `{"setupComplete": {}}`.
+2. A turn is `{"clientContent": {"turns": [...], "turnComplete": true}}` (texts of turns sent
+   with `turnComplete: false` are kept for the next completed one) or
+   `{"realtimeInput": {"text": ...}}` (answered at once). Its text is read aloud: only what
+   follows the last blank line, so an instruction can come first; the system instruction is
+   recorded but never read.
+3. The answer: `speech_pcm(spoken)` (raw s16le mono 24 kHz, see tests/gemini_server.py) in
+   several `{"serverContent": {"modelTurn": {"parts": [{"inlineData": {"mimeType":
+   "audio/pcm;rate=24000", "data": <base64>}}]}}}` messages of `chunk_s` seconds each, then
+   `{"serverContent": {"generationComplete": true}}`, then `{"serverContent": {"turnComplete":
+   true}, "usageMetadata": {...}}`. `latency_s` passes before the first chunk of each turn.
+   Frames go out as binary (`binary_frames=False`: text); the SDK decodes both.
+
+Errors mimic the real service, which closes the websocket with a code and a reason (cut to the
+123 bytes a close frame holds); the SDK turns that into `errors.APIError(code, reason)` - the
+base class, as the codes are not HTTP 4xx/5xx - raised from `connect()` when it happens before
+`setupComplete`, else from `session.receive()`:
+
+* a wrong key: 1007 "API key not valid. Please pass a valid API key."; no key: 1007
+  "API Key not found. Please pass a valid API key." (as the Developer API closes);
+* a wrong or missing bearer token (Vertex): 1008 "Request had invalid authentication
+  credentials. ..." (UNAUTHENTICATED; the real code is inferred, not observed);
+* a model not in `models`: 1008 "models/x is not found for API version v1beta, or is not
+  supported for bidiGenerateContent. ..." (Vertex: "Publisher Model `...` not found.");
+* a first message that is not a setup, or not JSON: 1007 "Request contains an invalid
+  argument.".
+
+`script(*faults)` queues one-shot faults, one per session (a connection whose credentials
+pass), in order; a fault applies to the session's first turn only. `NeverComplete` sends some
+audio then goes silent (the socket stays open until the client leaves or the server stops);
+`CloseWithError` closes with its code when the turn arrives, or after `after_chunks` chunks;
+`RefuseSetup` closes instead of answering the setup; `Delay` adds latency before the audio.
+
+`sessions` records each connection (`LiveSession`): path, headers, setup, the client's messages
+after the setup, and per turn (`LiveTurn`) the text, the part read aloud and the exact audio
+bytes sent, so a test can compare them with what the client collected.
+
+Standalone: `python -m tests.live_server --port 8766 [--api-key K --latency 0.5]` prints its
+base URL and the CA file to trust (SSL_CERT_FILE) and serves until Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import contextlib
+import json
+import re
+import shutil
+import signal
+import ssl
+import sys
+import tempfile
+import time
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Literal, TypeAlias
+
+import trustme
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+
+from tests.gemini_server import TTS_RATE, speech_pcm
+
+LIVE_MIME = f"audio/pcm;rate={TTS_RATE}"
+GEMINI_PATH_RE = re.compile(
+    r"/ws/google\.ai\.generativelanguage\.(v1alpha|v1beta|v1)\.GenerativeService"
+    r"\.BidiGenerateContent"
+)
+VERTEX_PATH_RE = re.compile(
+    r"/ws/google\.cloud\.aiplatform\.(v1beta1|v1)\.LlmBidiService/BidiGenerateContent"
+)
+BAD_KEY = (1007, "API key not valid. Please pass a valid API key.")
+NO_KEY = (1007, "API Key not found. Please pass a valid API key.")
+BAD_TOKEN = (
+    1008,
+    "Request had invalid authentication credentials. Expected OAuth 2 access token, login "
+    "cookie or other valid authentication credential. See "
+    "https://developers.google.com/identity/sign-in/web/devconsole-project.",
+)
+INVALID_ARGUMENT = (1007, "Request contains an invalid argument.")
+MAX_REASON_BYTES = 123  # a close frame holds 125 bytes: 2 for the code, the rest for the reason
+_CAMEL_RE = re.compile(r"(?<!^)([A-Z])")
+
+Api = Literal["gemini", "vertex"]
+
+
+def _get(obj: Any, camel: str, default: Any = None) -> Any:
+    """`obj[camel]` or `obj[snake_case(camel)]`: accept both spellings."""
+    if not isinstance(obj, dict):
+        return default
+    if camel in obj:
+        return obj[camel]
+    return obj.get(_CAMEL_RE.sub(r"_\1", camel).lower(), default)
+
+
+def _texts(content: Any) -> list[str]:
+    """The texts of a Content dict, a list of them, or a bare string."""
+    if isinstance(content, str):
+        return [content]
+    if isinstance(content, list):
+        return [text for item in content for text in _texts(item)]
+    parts = _get(content, "parts") or []
+    return [p["text"] for p in parts if isinstance(p, dict) and isinstance(p.get("text"), str)]
+
+
+def spoken_part(text: str) -> str:
+    """What the fake reads aloud: the text after the last blank line (an instruction precedes)."""
+    return text.rsplit("\n\n", 1)[-1].strip()
+
+
+def not_found_reason(model: str, api: Api, version: str) -> str:
+    """The reason the real service gives when closing for an unknown model."""
+    if api == "vertex":
+        return f"Publisher Model `{model}` not found."
+    return (
+        f"{model} is not found for API version {version}, or is not supported for "
+        "bidiGenerateContent. Call ListModels to see the list of available models and their "
+        "supported methods."
+    )
+
+
+def _cut(reason: str) -> str:
+    return reason.encode()[:MAX_REASON_BYTES].decode(errors="ignore")
+
+
+# ---------------------------------------------------------------- faults
+
+
+@dataclass(frozen=True)
+class NeverComplete:
+    """Send `chunks` audio chunks of the turn, then nothing: no `turnComplete`, socket open."""
+
+    chunks: int = 2
+
+
+@dataclass(frozen=True)
+class CloseWithError:
+    """Close with `code`/`reason` when the turn arrives, or after `after_chunks` audio chunks."""
+
+    code: int = 1011
+    reason: str = "Internal error occurred."
+    after_chunks: int = 0
+
+
+@dataclass(frozen=True)
+class RefuseSetup:
+    """Close on the setup instead of `setupComplete`; `reason` None: the model's not-found text."""
+
+    code: int = 1008
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Delay:
+    """A normal answer whose first audio chunk comes `seconds` late."""
+
+    seconds: float
+
+
+Fault: TypeAlias = NeverComplete | CloseWithError | RefuseSetup | Delay
+
+
+# ---------------------------------------------------------------- recorded sessions
+
+
+@dataclass
+class LiveTurn:
+    """One turn: the client's text, the part read aloud and the audio actually sent."""
+
+    text: str
+    spoken: str
+    audio: bytes = b""
+    chunks: int = 0  # audio messages sent
+    completed: bool = False  # `turnComplete` sent
+
+
+@dataclass
+class LiveSession:
+    """One websocket connection as the fake saw it."""
+
+    path: str  # without the query string
+    query: str
+    api: Api
+    version: str
+    headers: dict[str, str]  # lower-cased names
+    time: float
+    setup: dict[str, Any] | None = None
+    messages: list[dict[str, Any]] = field(default_factory=list)  # client messages after setup
+    turns: list[LiveTurn] = field(default_factory=list)
+    fault: Fault | None = None
+    close_code: int | None = None  # set when the fake closed with an error
+    close_reason: str = ""
+
+    @property
+    def model(self) -> str | None:
+        model = _get(self.setup, "model")
+        return model if isinstance(model, str) else None
+
+    @property
+    def generation_config(self) -> dict[str, Any]:
+        config = _get(self.setup, "generationConfig")
+        return config if isinstance(config, dict) else {}
+
+    @property
+    def response_modalities(self) -> list[str]:
+        return list(_get(self.generation_config, "responseModalities") or [])
+
+    @property
+    def voice(self) -> str | None:
+        speech = _get(self.generation_config, "speechConfig")
+        prebuilt = _get(_get(speech, "voiceConfig"), "prebuiltVoiceConfig")
+        name = _get(prebuilt, "voiceName")
+        return name if isinstance(name, str) else None
+
+    @property
+    def system_text(self) -> str:
+        return "\n".join(_texts(_get(self.setup, "systemInstruction")))
+
+    @property
+    def audio(self) -> bytes:
+        """All audio sent in this session."""
+        return b"".join(turn.audio for turn in self.turns)
+
+
+# ---------------------------------------------------------------- the server
+
+
+class FakeLive:
+    """The server: `async with FakeLive() as fake:`, then trust `fake.ca_file` and dial it."""
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None = "test-key",
+        bearer_token: str | None = "test",
+        chunk_s: float = 0.2,
+        latency_s: float = 0.0,
+        models: list[str] | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        binary_frames: bool = True,
+        log: bool = False,
+    ) -> None:
+        self.api_key = api_key  # None: any non-empty key is accepted
+        self.bearer_token = bearer_token  # None: any non-empty token is accepted
+        self.chunk_s = chunk_s
+        self.latency_s = latency_s
+        self.models = None if models is None else list(models)  # None: any model
+        self.host, self.port = host, port
+        self.binary_frames = binary_frames
+        self.log = log
+        self.sessions: list[LiveSession] = []
+        self._faults: deque[Fault] = deque()
+        self._closing = asyncio.Event()
+        self._server: Server | None = None
+        self._tmp: Path | None = None
+        self._ca = trustme.CA()
+        self._server_ssl = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        self._ca.issue_cert(host, "localhost").configure_cert(self._server_ssl)
+
+    @property
+    def base_url(self) -> str:
+        return f"https://{self.host}:{self.port}"
+
+    @property
+    def ca_file(self) -> str:
+        """The CA certificate (PEM) to trust, e.g. as SSL_CERT_FILE; exists once started."""
+        if self._tmp is None:
+            raise RuntimeError("FakeLive is not started")
+        return str(self._tmp / "ca.pem")
+
+    def env(self) -> dict[str, str]:
+        """Environment variables that point a Live client at this server."""
+        return {"GEMINI_LIVE_BASE_URL": self.base_url, "SSL_CERT_FILE": self.ca_file}
+
+    def script(self, *faults: Fault) -> None:
+        """Queue one-shot `faults` for the next sessions, in order; none left means success."""
+        self._faults.extend(faults)
+
+    def reset(self) -> None:
+        """Forget recorded sessions and scripted faults."""
+        self.sessions.clear()
+        self._faults.clear()
+
+    async def start(self) -> None:
+        self._tmp = Path(tempfile.mkdtemp(prefix="fake-live-"))
+        self._ca.cert_pem.write_to_path(self.ca_file)
+        self._closing.clear()
+        self._server = await serve(
+            self._handle,
+            self.host,
+            self.port,
+            ssl=self._server_ssl,
+            process_request=self._route,
+        )
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        self._closing.set()  # wakes up sleeping and silent handlers
+        if self._server is not None:
+            self._server.close()  # closes open sessions with 1001
+            await self._server.wait_closed()
+            self._server = None
+        if self._tmp is not None:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            self._tmp = None
+
+    async def __aenter__(self) -> FakeLive:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    # -- plumbing
+
+    async def _sleep(self, seconds: float) -> None:
+        if seconds > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._closing.wait(), seconds)
+
+    def _route(self, connection: ServerConnection, request: Request) -> Response | None:
+        path = request.path.partition("?")[0]
+        if GEMINI_PATH_RE.fullmatch(path) or VERTEX_PATH_RE.fullmatch(path):
+            return None
+        return connection.respond(HTTPStatus.NOT_FOUND, f"No such endpoint: {path}\n")
+
+    def _auth_error(self, session: LiveSession) -> tuple[int, str] | None:
+        key = session.headers.get("x-goog-api-key")
+        authorization = session.headers.get("authorization")
+        if session.api == "vertex" and (authorization is not None or key is None):
+            token = (authorization or "").removeprefix("Bearer ")
+            if authorization == token or not token:  # no "Bearer " prefix, or empty
+                return BAD_TOKEN
+            return None if self.bearer_token in (None, token) else BAD_TOKEN
+        if not key:
+            return NO_KEY
+        return None if self.api_key in (None, key) else BAD_KEY
+
+    def _model_error(self, session: LiveSession) -> tuple[int, str] | None:
+        model = session.model or ""
+        if self.models is None or model.rpartition("models/")[2] in self.models:
+            return None
+        return 1008, not_found_reason(model, session.api, session.version)
+
+    async def _close(
+        self, ws: ServerConnection, session: LiveSession, code: int, reason: str
+    ) -> None:
+        session.close_code, session.close_reason = code, _cut(reason)
+        if self.log:
+            sys.stderr.write(f"session {len(self.sessions)}: closed {code} {reason}\n")
+        await ws.close(code, session.close_reason)
+
+    async def _send(self, ws: ServerConnection, message: dict[str, Any]) -> None:
+        data = json.dumps(message)
+        await ws.send(data.encode() if self.binary_frames else data)
+
+    async def _recv(self, ws: ServerConnection) -> dict[str, Any] | None:
+        raw = await ws.recv()
+        try:
+            message = json.loads(raw)
+        except ValueError:
+            return None
+        return message if isinstance(message, dict) else None
+
+    # -- a session
+
+    async def _handle(self, ws: ServerConnection) -> None:
+        assert ws.request is not None
+        path, _, query = ws.request.path.partition("?")
+        match = GEMINI_PATH_RE.fullmatch(path)
+        api: Api = "gemini" if match else "vertex"
+        match = match or VERTEX_PATH_RE.fullmatch(path)
+        assert match is not None  # _route refused other paths
+        headers = {name.lower(): value for name, value in ws.request.headers.raw_items()}
+        session = LiveSession(path, query, api, match[1], headers, time.monotonic())
+        self.sessions.append(session)
+        with contextlib.suppress(ConnectionClosed):
+            await self._session(ws, session)
+
+    async def _session(self, ws: ServerConnection, session: LiveSession) -> None:
+        first = await self._recv(ws)
+        error = self._auth_error(session)
+        if error is not None:
+            await self._close(ws, session, *error)
+            return
+        session.fault = fault = self._faults.popleft() if self._faults else None
+        setup = _get(first, "setup")
+        if not isinstance(setup, dict):
+            await self._close(ws, session, *INVALID_ARGUMENT)
+            return
+        session.setup = setup
+        if isinstance(fault, RefuseSetup):
+            reason = fault.reason or not_found_reason(
+                session.model or "", session.api, session.version
+            )
+            await self._close(ws, session, fault.code, reason)
+            return
+        error = self._model_error(session)
+        if error is not None:
+            await self._close(ws, session, *error)
+            return
+        if self.log:
+            sys.stderr.write(
+                f"session {len(self.sessions)}: {session.api} {session.model} "
+                f"voice={session.voice}\n"
+            )
+        await self._send(ws, {"setupComplete": {}})
+        pending: list[str] = []
+        while True:
+            message = await self._recv(ws)
+            if message is None:
+                await self._close(ws, session, *INVALID_ARGUMENT)
+                return
+            session.messages.append(message)
+            text = self._turn_text(message, pending)
+            if text is None:
+                continue
+            turn_fault = fault if not session.turns else None
+            if not await self._answer(ws, session, text, turn_fault):
+                return
+
+    def _turn_text(self, message: dict[str, Any], pending: list[str]) -> str | None:
+        """The text of a turn the client completed with `message`, else None."""
+        content = _get(message, "clientContent")
+        if isinstance(content, dict):
+            pending += _texts(_get(content, "turns"))
+            if not _get(content, "turnComplete"):
+                return None
+            text = "\n".join(pending)
+            pending.clear()
+            return text
+        text = _get(_get(message, "realtimeInput"), "text")
+        return text if isinstance(text, str) else None
+
+    async def _answer(
+        self, ws: ServerConnection, session: LiveSession, text: str, fault: Fault | None
+    ) -> bool:
+        """Speak one turn; False when the session ended (closed, or silent until closed)."""
+        turn = LiveTurn(text=text, spoken=spoken_part(text))
+        session.turns.append(turn)
+        if isinstance(fault, CloseWithError) and fault.after_chunks <= 0:
+            await self._close(ws, session, fault.code, fault.reason)
+            return False
+        await self._sleep(self.latency_s + (fault.seconds if isinstance(fault, Delay) else 0.0))
+        audio = speech_pcm(turn.spoken)
+        step = max(2, int(self.chunk_s * TTS_RATE) * 2)
+        for start in range(0, len(audio), step):
+            if isinstance(fault, NeverComplete) and turn.chunks >= fault.chunks:
+                await self._silence(ws, session)
+                return False
+            if isinstance(fault, CloseWithError) and turn.chunks >= fault.after_chunks:
+                await self._close(ws, session, fault.code, fault.reason)
+                return False
+            chunk = audio[start : start + step]
+            data = base64.b64encode(chunk).decode()
+            part = {"inlineData": {"mimeType": LIVE_MIME, "data": data}}
+            await self._send(ws, {"serverContent": {"modelTurn": {"parts": [part]}}})
+            turn.audio += chunk
+            turn.chunks += 1
+        if isinstance(fault, NeverComplete):
+            await self._silence(ws, session)
+            return False
+        await self._send(ws, {"serverContent": {"generationComplete": True}})
+        await self._send(
+            ws, {"serverContent": {"turnComplete": True}, "usageMetadata": _usage(session, turn)}
+        )
+        turn.completed = True
+        return True
+
+    async def _silence(self, ws: ServerConnection, session: LiveSession) -> None:
+        """Say nothing more; record what the client sends until it leaves or the server stops."""
+        receiving = asyncio.ensure_future(self._record_rest(ws, session))
+        closing = asyncio.ensure_future(self._closing.wait())
+        await asyncio.wait([receiving, closing], return_when=asyncio.FIRST_COMPLETED)
+        for task in (receiving, closing):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, ConnectionClosed):
+                await task
+
+    async def _record_rest(self, ws: ServerConnection, session: LiveSession) -> None:
+        while (message := await self._recv(ws)) is not None:
+            session.messages.append(message)
+
+
+def _usage(session: LiveSession, turn: LiveTurn) -> dict[str, Any]:
+    prompt = len(turn.text.split()) + len(session.system_text.split())
+    response = len(turn.audio) // (2 * TTS_RATE) * 25 + 1  # 25 tokens per second of audio
+    kind = "candidates" if session.api == "vertex" else "response"  # Vertex's field names
+    return {
+        "promptTokenCount": prompt,
+        f"{kind}TokenCount": response,
+        "totalTokenCount": prompt + response,
+        f"{kind}TokensDetails": [{"modality": "AUDIO", "tokenCount": response}],
+    }
+
+
+# ---------------------------------------------------------------- command line
+
+
+async def _serve(args: argparse.Namespace) -> None:
+    fake = FakeLive(api_key=args.api_key, bearer_token=args.bearer_token, chunk_s=args.chunk,
+                    latency_s=args.latency, host=args.host, port=args.port, log=True)  # fmt: skip
+    async with fake:
+        sys.stdout.write(f"{fake.base_url}\n{fake.ca_file}\n")
+        sys.stdout.write(
+            f"# SSL_CERT_FILE={fake.ca_file} GEMINI_LIVE_BASE_URL={fake.base_url} "
+            f"GEMINI_API_KEY={args.api_key or 'test'}\n"
+        )
+        sys.stdout.flush()
+        stop = asyncio.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):  # also when started in the background
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                asyncio.get_running_loop().add_signal_handler(sig, stop.set)
+        await stop.wait()
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8766)
+    parser.add_argument("--api-key", default=None, help="required key (default: accept any)")
+    parser.add_argument("--bearer-token", default=None, help="required token (default: any)")
+    parser.add_argument("--chunk", type=float, default=0.2, help="seconds of audio per message")
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds before the audio")
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_serve(parser.parse_args(argv)))
+
+
+if __name__ == "__main__":
+    main()
