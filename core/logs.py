@@ -42,3 +42,5 @@ def configure_logging(level: str, secrets: Iterable[str]) -> None:
     root.setLevel(level.upper())
     # httpx logs every request URL at INFO, and Telegram URLs contain the bot token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    # websockets logs every header (the Live API key among them) and frame at DEBUG.
+    logging.getLogger("websockets").setLevel(max(root.level, logging.INFO))

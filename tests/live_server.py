@@ -14,7 +14,10 @@ Endpoints, as the SDK 3.4 dials them (version: `v1alpha`, `v1beta`, `v1` or `v1b
   `Authorization: Bearer <token>` (project mode) or `x-goog-api-key` (express mode).
 * Anything else is refused at the handshake with HTTP 404 (`websockets.InvalidStatus`).
 
-Protocol (JSON in text or binary frames; camelCase or snake_case keys are accepted):
+Protocol (JSON in text or binary frames; camelCase or snake_case keys are accepted - the SDK
+3.4 mixes them: `{"setup": {"model", "generationConfig": {"responseModalities", "speechConfig":
+{"voice_config": {"prebuilt_voice_config": {"voice_name"}}}}, "systemInstruction"}}`, then
+`{"client_content": {"turns", "turnComplete"}}` and `{"realtime_input": {"text"}}`):
 
 1. The first client message is `{"setup": {"model": ..., "generationConfig": ...,
    "systemInstruction": ...}}`. Credentials are checked once it has arrived (closing before it

@@ -14,6 +14,7 @@ import pytest
 import websockets
 from google import genai
 from google.genai import errors, types
+from google.genai.live import AsyncSession
 from google.oauth2.credentials import Credentials
 from websockets.asyncio.client import connect as ws_connect
 
@@ -38,7 +39,9 @@ ROOT = Path(__file__).resolve().parents[2]
 ClientFactory = Callable[..., genai.Client]
 
 
-def _config(system: str | None = "You are a calm narrator. Read the user's line aloud."):
+def _config(
+    system: str | None = "You are a calm narrator. Read the user's line aloud.",
+) -> types.LiveConnectConfig:
     return types.LiveConnectConfig(
         response_modalities=[types.Modality.AUDIO],
         speech_config=types.SpeechConfig(
@@ -94,6 +97,12 @@ async def _speak(
         return [message async for message in session.receive()]
 
 
+async def _collect(session: AsyncSession, into: list[types.LiveServerMessage]) -> None:
+    """Receive one turn into `into` (what came is kept when `receive()` raises or is cancelled)."""
+    async for message in session.receive():
+        into.append(message)
+
+
 def _audio(messages: list[types.LiveServerMessage]) -> bytes:
     return b"".join(message.data or b"" for message in messages)
 
@@ -104,26 +113,32 @@ async def test_developer_api_streams_the_line_as_pcm_in_several_messages(
     messages = await _speak(developer())
 
     (session,) = fake.sessions
-    print(session.setup, session.headers)
     (turn,) = session.turns
     audio_messages = [m for m in messages if m.data]
     assert len(audio_messages) == turn.chunks > 1
     assert _audio(messages) == turn.audio == speech_pcm(LINE)  # the instruction is not read
-    assert turn.text == INSTRUCTED and turn.spoken == LINE and turn.completed
+    assert turn.text == INSTRUCTED
+    assert turn.spoken == LINE
+    assert turn.completed
     for message in audio_messages:
-        assert message.server_content and message.server_content.model_turn
+        assert message.server_content
+        assert message.server_content.model_turn
         parts = message.server_content.model_turn.parts or []
         assert [p.inline_data.mime_type for p in parts if p.inline_data] == [LIVE_MIME]
     # generationComplete, then turnComplete (with usage) ends the receive() iteration
-    assert messages[-2].server_content and messages[-2].server_content.generation_complete
+    assert messages[-2].server_content
+    assert messages[-2].server_content.generation_complete
     last = messages[-1]
-    assert last.server_content and last.server_content.turn_complete
-    assert last.usage_metadata and last.usage_metadata.total_token_count
+    assert last.server_content
+    assert last.server_content.turn_complete
+    assert last.usage_metadata
+    assert last.usage_metadata.total_token_count
     # the wire: path by version, key in a header only, camelCase setup
     assert session.path == (
         "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent"
     )
-    assert session.query == "" and "test-key" not in session.path
+    assert session.query == ""
+    assert "test-key" not in session.path
     assert session.headers["x-goog-api-key"] == "test-key"
     assert "authorization" not in session.headers
     assert session.model == f"models/{MODEL}"
@@ -146,12 +161,15 @@ async def test_vertex_with_a_bearer_token(fake: FakeLive, vertex: ClientFactory)
     assert session.headers["authorization"] == "Bearer test"
     assert "x-goog-api-key" not in session.headers
     assert session.model == f"projects/p/locations/us-central1/publishers/google/models/{MODEL}"
-    assert session.response_modalities == ["AUDIO"] and session.voice == VOICE
+    assert session.response_modalities == ["AUDIO"]
+    assert session.voice == VOICE
     assert len([m for m in messages if m.data]) > 1
     assert _audio(messages) == session.audio == speech_pcm(LINE)
     last = messages[-1]
-    assert last.server_content and last.server_content.turn_complete
-    assert last.usage_metadata and last.usage_metadata.response_token_count
+    assert last.server_content
+    assert last.server_content.turn_complete
+    assert last.usage_metadata
+    assert last.usage_metadata.response_token_count
 
 
 async def test_vertex_express_mode_sends_the_key_in_a_header(fake: FakeLive) -> None:
@@ -161,8 +179,10 @@ async def test_vertex_express_mode_sends_the_key_in_a_header(fake: FakeLive) -> 
     messages = await _speak(client)
 
     (session,) = fake.sessions
-    assert session.api == "vertex" and session.headers["x-goog-api-key"] == "test-key"
-    assert "authorization" not in session.headers and session.query == ""
+    assert session.api == "vertex"
+    assert session.headers["x-goog-api-key"] == "test-key"
+    assert "authorization" not in session.headers
+    assert session.query == ""
     assert _audio(messages) == session.audio == speech_pcm(LINE)
 
 
@@ -171,7 +191,7 @@ async def test_realtime_text_input_is_answered_too(
 ) -> None:
     messages = await _speak(developer(), LINE, realtime=True)
 
-    assert fake.sessions[0].messages == [{"realtimeInput": {"text": LINE}}]
+    assert fake.sessions[0].messages == [{"realtime_input": {"text": LINE}}]  # snake_case here
     assert _audio(messages) == fake.sessions[0].audio == speech_pcm(LINE)
 
 
@@ -213,12 +233,12 @@ async def test_wrong_key_closes_with_1007_and_connect_raises(
     assert caught.value.details == "API key not valid. Please pass a valid API key."
     assert str(caught.value) == "1007 None. API key not valid. Please pass a valid API key."
     (session,) = fake.sessions
-    assert session.close_code == 1007 and session.turns == [] and session.setup is None
+    assert session.close_code == 1007
+    assert session.turns == []
+    assert session.setup is None
 
 
-async def test_wrong_bearer_token_closes_with_1008(
-    fake: FakeLive, vertex: ClientFactory
-) -> None:
+async def test_wrong_bearer_token_closes_with_1008(fake: FakeLive, vertex: ClientFactory) -> None:
     with pytest.raises(errors.APIError) as caught:
         await _speak(vertex("expired"))
 
@@ -241,9 +261,7 @@ async def test_unknown_model_closes_with_1008_not_found(
     assert len(str(caught.value.details).encode()) <= 123  # cut like a real close frame
 
 
-async def test_refuse_setup_raises_from_connect(
-    fake: FakeLive, developer: ClientFactory
-) -> None:
+async def test_refuse_setup_raises_from_connect(fake: FakeLive, developer: ClientFactory) -> None:
     fake.script(RefuseSetup(reason="Operation is not implemented, or supported, or enabled."))
     client = developer()
     async with client.aio as aio:
@@ -266,12 +284,13 @@ async def test_never_complete_leaves_the_client_waiting(
         )
         with pytest.raises(TimeoutError):
             async with asyncio.timeout(1):
-                async for message in session.receive():
-                    received.append(message)
+                await _collect(session, received)
 
     (turn,) = fake.sessions[0].turns
-    assert len(received) == turn.chunks == 2 and not turn.completed
-    assert _audio(received) == turn.audio and 0 < len(turn.audio) < len(speech_pcm(LINE))
+    assert len(received) == turn.chunks == 2
+    assert not turn.completed
+    assert _audio(received) == turn.audio
+    assert 0 < len(turn.audio) < len(speech_pcm(LINE))
 
 
 @pytest.mark.parametrize("after_chunks", [0, 2])
@@ -285,11 +304,11 @@ async def test_close_with_error_raises_from_receive(
             turns=types.Content(role="user", parts=[types.Part(text=LINE)])
         )
         with pytest.raises(errors.APIError) as caught:
-            async for message in session.receive():
-                received.append(message)
+            await _collect(session, received)
 
     assert type(caught.value) is errors.APIError
-    assert caught.value.code == 1011 and caught.value.details == "Internal error occurred."
+    assert caught.value.code == 1011
+    assert caught.value.details == "Internal error occurred."
     assert len(received) == after_chunks == fake.sessions[0].turns[0].chunks
 
 
@@ -325,16 +344,12 @@ async def test_stop_ends_a_silent_session(developer: ClientFactory, fake: FakeLi
         await session.send_client_content(
             turns=types.Content(role="user", parts=[types.Part(text=LINE)])
         )
-        receiving = asyncio.ensure_future(_collect(session))
+        receiving = asyncio.ensure_future(_collect(session, []))
         await asyncio.sleep(0.2)
         await asyncio.wait_for(fake.stop(), 2)
         with pytest.raises(errors.APIError) as caught:
             await receiving
     assert caught.value.code == 1001  # going away
-
-
-async def _collect(session: genai.live.AsyncSession) -> list[types.LiveServerMessage]:
-    return [message async for message in session.receive()]
 
 
 async def test_standalone_server_prints_its_url_and_serves(
@@ -357,4 +372,15 @@ async def test_standalone_server_prints_its_url_and_serves(
         process.send_signal(signal.SIGINT)
         _, stderr = await asyncio.wait_for(process.communicate(), 10)
     assert process.returncode == 0, stderr.decode()
-    assert not Path(ca_file).exists()  # the CA goes away with the server
+    assert not await asyncio.to_thread(Path(ca_file).exists)  # the CA goes with the server
+
+
+async def test_the_ca_must_be_trusted_before_the_client_is_built(
+    fake: FakeLive, developer: ClientFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SSL_CERT_FILE")
+    client = developer()  # its websocket SSL context comes from certifi now
+    monkeypatch.setenv("SSL_CERT_FILE", fake.ca_file)  # too late for this client
+    with pytest.raises(ssl.SSLCertVerificationError):
+        await _speak(client)
+    assert fake.sessions == []
