@@ -77,6 +77,9 @@ def _parser() -> argparse.ArgumentParser:
         help="no burned-in captions (the .srt is still written)",
     )
     story.add_argument("--music", type=Path, help="background music, ducked under the narration")
+    story.add_argument(
+        "--animate", action="store_true", help="bring each scene to life with a video model"
+    )
     story.add_argument("--keep", action="store_true", help="keep the work folder")
 
     commands.add_parser("voices", help="list the narrator voices of the active back end")
@@ -190,6 +193,7 @@ def _request(args: argparse.Namespace, settings: Settings) -> StoryRequest:
         voice=args.voice,
         language=args.language,
         captions=False if args.no_captions else None,
+        animate=args.animate,
     )
     return options.request(args.theme, settings)
 
@@ -264,12 +268,16 @@ def _finish(
         err.print(f"Work files kept in {settings.jobs_dir / job.id}")
     summary = (
         f"{destination}  ({result.duration_s:.1f} s, {result.width}×{result.height}, "
-        f"{len(result.story.scenes)} scenes: “{result.story.title}”)"
+        f"{len(result.story.scenes)} scenes{_animated(result)}: “{result.story.title}”)"
     )
     out.print(Text(summary), soft_wrap=True)
     for note_line in result.notes:
         err.print(f"note: {note_line}")
     return 0
+
+
+def _animated(result: StoryVideo) -> str:
+    return f", {result.animated} animated" if result.animated else ""
 
 
 async def _run_job(

@@ -159,6 +159,7 @@ class DiscordAdapter:
                 voice=voice,
                 language=language,
                 captions=captions,
+                animate=animate,
             )
             await self.story(interaction, theme, options)
 

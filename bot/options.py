@@ -18,6 +18,7 @@ OPTION_HELP = {
     "voice": "a narrator voice (see the list of voices)",
     "language": "a language code such as en, fr, es, de",
     "captions": "on | off",
+    "animate": "on | off (brings each scene to life; slower, limited per day)",
 }
 _SWITCH = {"on": True, "off": False, "yes": True, "no": False, "true": True, "false": False}
 
@@ -32,6 +33,7 @@ class StoryOptions:
     voice: str | None = None
     language: str | None = None
     captions: bool | None = None
+    animate: bool | None = None
 
     def request(self, theme: str, settings: Settings, language: str | None = None) -> StoryRequest:
         """The request, with defaults from settings; `language` is the user's own, if known."""
@@ -52,6 +54,7 @@ class StoryOptions:
                 voice=self.voice or settings.voice,
                 language=self.language or language or settings.language,
                 captions=True if self.captions is None else self.captions,
+                animate=bool(self.animate),
             )
         except ValidationError as exc:
             first = exc.errors()[0]
@@ -98,10 +101,10 @@ def set_option(options: StoryOptions, key: str, value: str) -> None:
             options.voice = value
         case "language" | "lang":
             options.language = value
-        case "captions":
+        case "captions" | "animate":
             if value.lower() not in _SWITCH:
-                raise InvalidRequest("captions must be on or off")
-            options.captions = _SWITCH[value.lower()]
+                raise InvalidRequest(f"{key} must be on or off")
+            setattr(options, key, _SWITCH[value.lower()])
         case _:
             known = ", ".join(f"{name}=" for name in OPTION_HELP)
             raise InvalidRequest(f"unknown option '{key}' — the options are {known}")

@@ -8,12 +8,14 @@ from typing import assert_never
 from bot.options import OPTION_HELP
 from core.models import StoryVideo, Voice
 from core.progress import (
+    ClipPhase,
     JobCancelled,
     JobFailed,
     JobSucceeded,
     ProgressEvent,
     ProviderWaiting,
     Queued,
+    SceneAnimating,
     Stage,
     StageProgressed,
     StageStarted,
@@ -28,6 +30,7 @@ class ProgressView:
     queue_position: int | None = None
     active: dict[Stage, tuple[int, int]] = field(default_factory=dict)  # stage → (done, total)
     waiting: str | None = None
+    clips: dict[int, tuple[ClipPhase, float]] = field(default_factory=dict)  # scene → phase, s
     outcome: str | None = None
     finished: bool = False
 
@@ -47,6 +50,13 @@ class ProgressView:
                     self.active.pop(stage, None)
                 else:
                     self.active[stage] = (done, total)
+                self.percent = max(self.percent, percent)
+            case SceneAnimating(scene=scene, phase=phase, elapsed_s=elapsed, percent=percent):
+                self.waiting = None
+                if phase is ClipPhase.DONE:
+                    self.clips.pop(scene, None)
+                else:
+                    self.clips[scene] = (phase, elapsed)
                 self.percent = max(self.percent, percent)
             case ProviderWaiting(provider=provider, retry_in_s=delay, reason=reason):
                 self.waiting = f"Waiting for {provider} ({reason}), retrying in {delay:.0f} s"
@@ -71,6 +81,9 @@ class ProgressView:
         if self.queue_position is not None:
             return f"In the queue, position {self.queue_position}"
         parts = [_describe(stage, done, total) for stage, (done, total) in self.active.items()]
+        if Stage.ANIMATION in self.active and self.clips:
+            scene, (phase, elapsed) = max(self.clips.items(), key=lambda item: item[1][1])
+            parts.append(f"scene {scene} {phase.value} {clock(elapsed)}")
         return " · ".join(parts) if parts else "Starting…"
 
 
@@ -85,7 +98,7 @@ def _describe(stage: Stage, done: int, total: int) -> str:
         case Stage.NARRATION:
             return f"Narrating {min(done + 1, total)} of {total}"
         case Stage.ANIMATION:
-            return f"Animating scene {min(done + 1, total)} of {total}"
+            return f"Animating: {done} of {total} scenes done"
         case Stage.ASSEMBLY:
             return "Assembling the video"
         case Stage.DELIVERY:
@@ -117,9 +130,10 @@ def chat_progress(view: ProgressView, elapsed_s: float) -> str:
 
 def done_summary(result: StoryVideo) -> str:
     """One line once the video is delivered, plus any notes (e.g. a reused picture)."""
-    lines = [
-        f"✅ “{result.story.title}” — {result.duration_s:.0f} s, {len(result.story.scenes)} scenes"
-    ]
+    scenes = len(result.story.scenes)
+    lines = [f"✅ “{result.story.title}” — {result.duration_s:.0f} s, {scenes} scenes"]
+    if result.animated:
+        lines[0] += f", {result.animated} of {scenes} animated"
     lines += [f"ℹ️ {note}" for note in result.notes]
     return "\n".join(lines)
 
@@ -140,6 +154,7 @@ def help_text(
         f"• style: {OPTION_HELP['style']}\n"
         f"• language: {OPTION_HELP['language']}\n"
         f"• captions: {OPTION_HELP['captions']}\n"
+        f"• animate: {OPTION_HELP['animate']}\n"
         f"• voice: {listed}{more}\n\n"
         "Other commands: /status (your recent stories), /cancel (stop your story)."
     )

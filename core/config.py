@@ -44,6 +44,13 @@ class NarratorChoice(StrEnum):
     LIVE = "live"
 
 
+class ClipAudio(StrEnum):
+    """What happens to an animated clip's own sound: dropped, or mixed under the narration."""
+
+    DROP = "drop"
+    MIX = "mix"
+
+
 class Settings(BaseSettings):
     """Every setting of StoryBot, validated at start; `.env.example` explains each one."""
 
@@ -72,6 +79,20 @@ class Settings(BaseSettings):
     narrator: NarratorChoice = Field(NarratorChoice.TTS, validation_alias="STORYBOT_NARRATOR")
     live_model_setting: str | None = Field(None, validation_alias="STORYBOT_LIVE_MODEL")
     live_timeout_s: float = Field(30.0, gt=0, le=300, validation_alias="STORYBOT_LIVE_TIMEOUT_S")
+    video_model_setting: str | None = Field(None, validation_alias="STORYBOT_VIDEO_MODEL")
+
+    # Animation (Veo clips) and its cost guard.
+    video_poll_s: float = Field(10.0, gt=0, le=120, validation_alias="STORYBOT_VIDEO_POLL_S")
+    video_deadline_s: float = Field(
+        360.0, gt=0, le=3600, validation_alias="STORYBOT_VIDEO_DEADLINE_S"
+    )
+    video_concurrency: int = Field(4, ge=1, le=10, validation_alias="STORYBOT_VIDEO_CONCURRENCY")
+    clip_audio: ClipAudio = Field(ClipAudio.DROP, validation_alias="STORYBOT_CLIP_AUDIO")
+    video_negative_prompt: str = Field(
+        "blurry, low quality, text, subtitles, watermark",
+        validation_alias="STORYBOT_VIDEO_NEGATIVE_PROMPT",
+    )
+    animated_per_day: int = Field(2, ge=0, validation_alias="STORYBOT_ANIMATED_PER_DAY")
 
     # Chat front ends.
     telegram_bot_token: SecretStr | None = Field(None, validation_alias="TELEGRAM_BOT_TOKEN")
@@ -135,6 +156,7 @@ class Settings(BaseSettings):
         "gemini_base_url",
         "gemini_live_base_url",
         "live_model_setting",
+        "video_model_setting",
         "google_cloud_project",
         "telegram_api_base_url",
         "telegram_api_file_url",
@@ -182,6 +204,14 @@ class Settings(BaseSettings):
         if self.use_vertexai:
             return "gemini-live-2.5-flash-native-audio"
         return "gemini-2.5-flash-native-audio-preview-09-2025"
+
+    @property
+    def video_model(self) -> str:
+        """The clip model: `STORYBOT_VIDEO_MODEL`, else Veo on Vertex AI and a video-capable
+        Gemini model through the Interactions API on the Developer API."""
+        if self.video_model_setting:
+            return self.video_model_setting
+        return "veo-3.1-fast-generate-001" if self.use_vertexai else "gemini-omni-1.1-flash"
 
     @property
     def jobs_dir(self) -> Path:

@@ -137,6 +137,9 @@ async def m001_jobs(db: aiosqlite.Connection) -> None:
     )
 
 
+# Jobs that pay for video clips: animated stories (and video jobs).
+_MAKES_CLIPS = "json_extract(request, '$.animate') = 1"
+
 _UPDATABLE = {
     "status", "percent", "message", "error", "started_at", "completed_at", "outputs",
     "metadata", "delivery", "delivery_attempts", "origin",
@@ -248,9 +251,10 @@ class JobStore:
         user_id: str,
         statuses: tuple[JobStatus, ...] | None = None,
         since: datetime | None = None,
+        clips: bool = False,
     ) -> int:
-        """How many of a user's jobs match."""
-        where, args = self._user_filter(platform, user_id)
+        """How many of a user's jobs match (`clips`: only those that pay for video clips)."""
+        where, args = self._user_filter(platform, user_id, clips)
         if statuses:
             where += f" AND status IN ({','.join('?' * len(statuses))})"
             args += tuple(s.value for s in statuses)
@@ -262,10 +266,10 @@ class JobStore:
         return int(row[0]) if row else 0
 
     async def oldest_since(
-        self, *, platform: str, user_id: str, since: datetime
+        self, *, platform: str, user_id: str, since: datetime, clips: bool = False
     ) -> datetime | None:
         """Creation time of a user's oldest job since `since` (when a rolling limit frees up)."""
-        where, args = self._user_filter(platform, user_id)
+        where, args = self._user_filter(platform, user_id, clips)
         query = f"SELECT MIN(created_at) FROM jobs {where} AND created_at >= ?"
         async with self._db.execute(query, (*args, since.isoformat())) as cursor:
             row = await cursor.fetchone()
@@ -289,8 +293,12 @@ class JobStore:
         await self._write("DELETE FROM job_steps WHERE job_id = ?", (job_id,))
 
     @staticmethod
-    def _user_filter(platform: str | None, user_id: str | None) -> tuple[str, tuple[Any, ...]]:
+    def _user_filter(
+        platform: str | None, user_id: str | None, clips: bool = False
+    ) -> tuple[str, tuple[Any, ...]]:
         clauses, args = ["1 = 1"], []
+        if clips:
+            clauses.append(_MAKES_CLIPS)
         if platform is not None:
             clauses.append("platform = ?")
             args.append(platform)

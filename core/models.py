@@ -149,6 +149,19 @@ class Voice:
 
 
 @dataclass(frozen=True, slots=True)
+class ClipRequest:
+    """One animation: a prompt, optionally a first-frame picture, and the clip's shape."""
+
+    prompt: str
+    aspect: Aspect
+    duration_s: float  # wanted; the animator rounds it to what its model allows
+    image: bytes | None = None  # PNG or JPEG of the first frame
+    negative_prompt: str | None = None
+    people: bool = False
+    count: int = 1
+
+
+@dataclass(frozen=True, slots=True)
 class StoryVideo:
     """The finished product of one story job."""
 
@@ -161,6 +174,7 @@ class StoryVideo:
     scene_starts_s: tuple[float, ...]
     notes: tuple[str, ...] = field(default=())
     subtitles: Path | None = None
+    animated: int = 0  # scenes shown as clips rather than stills
 
 
 def slugify(text: str, max_len: int = 48) -> str:

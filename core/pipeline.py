@@ -7,19 +7,25 @@ so a re-run of the same job (a runner retry, a restart) skips what is already do
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
+import time
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
 from core import audio, captions, imaging
-from core.config import Settings
+from core.config import ClipAudio, Settings
 from core.errors import ContentRejected, CoreError
-from core.models import JobId, Speech, Story, StoryRequest, StoryVideo
+from core.models import ClipRequest, JobId, Speech, Story, StoryRequest, StoryVideo
 from core.progress import (
+    ClipPhase,
     ProgressSink,
     ProviderWaiting,
+    SceneAnimating,
     Stage,
     StageProgressed,
     StageStarted,
@@ -27,14 +33,20 @@ from core.progress import (
 )
 from core.providers import Providers
 from core.safety import check_theme
-from core.video import Cut, Timeline, assemble
+from core.video import Cut, Timeline, assemble, probe_clip
 
 log = logging.getLogger(__name__)
 
 # Share of the whole job each stage accounts for in the percent shown to users.
 _STORY_END = 10
 _MEDIA_END = 85  # pictures and narration together; a picture weighs three narrations
+_ANIMATED_MEDIA_END = 40  # with animation, clips take the stretch from here to _MEDIA_END
 _PICTURE_WEIGHT = 3
+# Added to every clip prompt: story scenes want gentle motion, not action.
+_CLIP_DIRECTION = (
+    "Gentle, slow motion: the characters move a little, the camera drifts slowly. "
+    "Keep the picture's characters, colours and style."
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +59,10 @@ class PipelineLimits:
     fps: int = 24
     crossfade: bool = True
     music: Path | None = None  # a background bed, ducked under the narration
+    video_concurrency: int = 4  # clips animated at once
+    video_deadline_s: float = 360.0  # per clip, from its operation's start (restarts included)
+    clip_audio: bool = False  # mix each clip's own sound under the narration
+    negative_prompt: str | None = "blurry, low quality, text, subtitles, watermark"
 
     @classmethod
     def from_settings(cls, settings: Settings) -> PipelineLimits:
@@ -57,6 +73,10 @@ class PipelineLimits:
             scene_pause_s=settings.scene_pause_s,
             fps=settings.fps,
             music=settings.music_path,
+            video_concurrency=settings.video_concurrency,
+            video_deadline_s=settings.video_deadline_s,
+            clip_audio=settings.clip_audio is ClipAudio.MIX,
+            negative_prompt=settings.video_negative_prompt or None,
         )
 
 
@@ -120,18 +140,23 @@ class _Progress:
 
     def __init__(self, run: _Run, scenes: int) -> None:
         self.run, self.scenes = run, scenes
-        self.done = {Stage.PICTURES: 0, Stage.NARRATION: 0}
+        self.done = {Stage.PICTURES: 0, Stage.NARRATION: 0, Stage.ANIMATION: 0}
+        # Clips take minutes: with animation on, they get the larger share of the bar.
+        self.media_end = _ANIMATED_MEDIA_END if run.request.animate else _MEDIA_END
 
     def media_percent(self) -> int:
         units = self.done[Stage.PICTURES] * _PICTURE_WEIGHT + self.done[Stage.NARRATION]
         total = self.scenes * (_PICTURE_WEIGHT + 1)
-        return _STORY_END + (_MEDIA_END - _STORY_END) * units // total
+        return _STORY_END + (self.media_end - _STORY_END) * units // total
+
+    def animation_percent(self) -> int:
+        done = self.done[Stage.ANIMATION]
+        return self.media_end + (_MEDIA_END - self.media_end) * done // self.scenes
 
     async def item_done(self, stage: Stage) -> None:
         self.done[stage] += 1
-        event = StageProgressed(
-            self.run.job_id, stage, self.done[stage], self.scenes, self.media_percent()
-        )
+        percent = self.animation_percent() if stage is Stage.ANIMATION else self.media_percent()
+        event = StageProgressed(self.run.job_id, stage, self.done[stage], self.scenes, percent)
         await self.run.sink(event)
 
 
@@ -143,6 +168,7 @@ class Pipeline:
         self.limits = limits or PipelineLimits()
         self._image_slots = asyncio.Semaphore(self.limits.image_concurrency)
         self._tts_slots = asyncio.Semaphore(self.limits.tts_concurrency)
+        self._clip_slots = asyncio.Semaphore(self.limits.video_concurrency)
 
     def writes(self, language: str) -> bool:
         """Whether the story writer can write `language` (front ends use the user's own)."""
@@ -180,8 +206,10 @@ class Pipeline:
             self.validate(request)
             await asyncio.to_thread(workdir.mkdir, parents=True, exist_ok=True)
             story = await self._story(run)
-            pictures, speeches = await self._media(run, story)
-            result = await self._assemble(run, story, pictures, speeches)
+            progress = _Progress(run, len(story.scenes))
+            pictures, speeches = await self._media(run, story, progress)
+            clips = await self._animate(run, story, pictures, speeches, progress)
+            result = await self._assemble(run, story, pictures, speeches, clips)
         finally:
             set_waiting_reporter(None)
         return replace(result, notes=tuple(sorted(run.notes)))
@@ -197,9 +225,10 @@ class Pipeline:
         await run.sink(StageProgressed(run.job_id, Stage.STORY, 1, 1, _STORY_END))
         return story
 
-    async def _media(self, run: _Run, story: Story) -> tuple[list[Path], list[Speech]]:
+    async def _media(
+        self, run: _Run, story: Story, progress: _Progress
+    ) -> tuple[list[Path], list[Speech]]:
         count = len(story.scenes)
-        progress = _Progress(run, count)
         pictures: list[Path | None] = [None] * count
         speeches: list[Speech | None] = [None] * count
         loop = asyncio.get_running_loop()
@@ -287,12 +316,128 @@ class Pipeline:
         )
         return await drawn[index - 1]
 
+    async def _animate(
+        self,
+        run: _Run,
+        story: Story,
+        pictures: list[Path],
+        speeches: list[Speech],
+        progress: _Progress,
+    ) -> list[Path | None]:
+        """Animate every scene at once (within the clip bound); a scene whose clip fails,
+        is filtered or runs out of time keeps its still picture."""
+        count = len(story.scenes)
+        animator = self.providers.animator
+        if not run.request.animate or animator is None:
+            if run.request.animate:
+                run.notes.append("This back end cannot animate, so every scene is a still.")
+            return [None] * count
+        await run.sink(StageStarted(run.job_id, Stage.ANIMATION, count, progress.media_end))
+
+        async def one(index: int) -> tuple[Path | None, str]:
+            clip = await self._clip(run, story, index, pictures[index], speeches[index], progress)
+            await progress.item_done(Stage.ANIMATION)
+            percent = progress.animation_percent()
+            done = SceneAnimating(run.job_id, index + 1, count, ClipPhase.DONE, 0.0, percent)
+            await run.sink(done)
+            return clip
+
+        try:
+            async with asyncio.TaskGroup() as group:
+                tasks = [group.create_task(one(index)) for index in range(count)]
+        except BaseExceptionGroup as group_error:
+            raise _first_leaf(group_error) from None
+        clips = [task.result()[0] for task in tasks]
+        reasons = Counter(reason for _, reason in (task.result() for task in tasks) if reason)
+        if reasons:
+            why = reasons.most_common(1)[0][0]
+            run.notes.append(
+                f"{reasons.total()} of {count} scenes could not be animated ({why}) "
+                "and show their picture."
+            )
+        return clips
+
+    async def _clip(
+        self,
+        run: _Run,
+        story: Story,
+        index: int,
+        picture: Path,
+        speech: Speech,
+        progress: _Progress,
+    ) -> tuple[Path | None, str]:
+        """One scene's clip, or why it has none, from its checkpoints where they exist: a
+        finished outcome, or a started operation (polled again rather than paid for twice)."""
+        assert self.providers.animator is not None
+        animator = self.providers.animator
+        stem = f"scene_{index + 1:02d}"
+        clip_path = run.path(f"{stem}.clip.mp4")
+        outcome = await run.reuse(f"clip:{index + 1}", f"{stem}.clip.json")
+        if outcome is not None:
+            saved = json.loads(await asyncio.to_thread(outcome.read_text))
+            return (clip_path if saved["animated"] else None), str(saved["reason"])
+        scene = story.scenes[index]
+        request = ClipRequest(
+            prompt=f"{story.style.prompt}. {scene.image_prompt}. {_CLIP_DIRECTION}",
+            aspect=run.request.aspect,
+            duration_s=speech.duration_s + self.limits.scene_pause_s,
+            image=await asyncio.to_thread(picture.read_bytes),
+            negative_prompt=self.limits.negative_prompt,
+        )
+        reason = ""
+        try:
+            async with self._clip_slots:
+                operation, started = await self._operation(run, index, request)
+
+                async def status(phase: ClipPhase) -> None:
+                    elapsed = time.time() - started
+                    await run.sink(
+                        SceneAnimating(
+                            run.job_id, index + 1, len(story.scenes), phase, elapsed,
+                            progress.animation_percent(),
+                        )
+                    )  # fmt: skip
+
+                remaining = self.limits.video_deadline_s - (time.time() - started)
+                async with asyncio.timeout(max(remaining, 0.0)):
+                    videos = await animator.wait(operation, request, status)
+            await asyncio.to_thread(_write_atomic, clip_path, videos[0])
+        except TimeoutError:
+            reason = f"no clip within {self.limits.video_deadline_s:g} s"
+        except CoreError as exc:
+            reason = exc.message
+        if reason:
+            log.info("scene %d stays a still: %s", index + 1, reason)
+        record = {"animated": not reason, "reason": reason, "animator": animator.name}
+        await run.save(f"clip:{index + 1}", f"{stem}.clip.json", json.dumps(record).encode())
+        return (None if reason else clip_path), reason
+
+    async def _operation(self, run: _Run, index: int, request: ClipRequest) -> tuple[str, float]:
+        """The scene's operation name and start time: the checkpointed one, or a new one
+        checkpointed the moment it exists."""
+        assert self.providers.animator is not None
+        step, name = f"operation:{index + 1}", f"scene_{index + 1:02d}.operation.json"
+        saved = await run.reuse(step, name)
+        if saved is not None:
+            record = json.loads(await asyncio.to_thread(saved.read_text))
+            log.info("scene %d: resuming operation %s", index + 1, record["name"])
+            return str(record["name"]), float(record["started"])
+        operation = await self.providers.animator.start(request)
+        started = time.time()
+        await run.save(step, name, json.dumps({"name": operation, "started": started}).encode())
+        return operation, started
+
     async def _assemble(
-        self, run: _Run, story: Story, pictures: list[Path], speeches: list[Speech]
+        self,
+        run: _Run,
+        story: Story,
+        pictures: list[Path],
+        speeches: list[Speech],
+        clips: list[Path | None],
     ) -> StoryVideo:
         await run.sink(StageStarted(run.job_id, Stage.ASSEMBLY, 1, _MEDIA_END))
         result = await assemble_story(
-            story, run.request, pictures, speeches, run.workdir, self.limits
+            story, run.request, pictures, speeches, run.workdir, self.limits, clips
         )
         await run.sink(StageProgressed(run.job_id, Stage.ASSEMBLY, 1, 1, 100))
         return result
@@ -305,9 +450,10 @@ async def assemble_story(
     speeches: list[Speech],
     workdir: Path,
     limits: PipelineLimits,
+    clip_files: Sequence[Path | None] | None = None,
 ) -> StoryVideo:
-    """Join the narrations, time every scene to its narration, caption it, and encode the MP4,
-    its thumbnail and its `.srt`."""
+    """Join the narrations, time every scene to its narration (clips fitted to it), caption
+    it, and encode the MP4, its thumbnail and its `.srt`."""
     joined, lengths = audio.join(speeches, limits.scene_pause_s)
     narration = workdir / "narration.wav"
     await asyncio.to_thread(narration.write_bytes, audio.to_wav(joined))
@@ -332,7 +478,14 @@ async def assemble_story(
         )
     crossfade = int(limits.scene_pause_s * limits.fps * 0.75) if limits.crossfade else 0
     cut = Cut(timeline, size, crossfade_frames=min(crossfade, min(timeline.scene_frames) - 1))
-    video = await assemble(pictures, overlays, narration, workdir / "story.mp4", cut, limits.music)
+    clips = [
+        await probe_clip(path) if path is not None else None
+        for path in (clip_files or [None] * len(pictures))
+    ]
+    video = await assemble(
+        pictures, overlays, narration, workdir / "story.mp4", cut, limits.music,
+        clips=clips, clip_audio=limits.clip_audio,
+    )  # fmt: skip
     thumbnail = workdir / "story.jpg"
     await asyncio.to_thread(_write_thumbnail, pictures[0], thumbnail)
     width, height = size
@@ -345,6 +498,7 @@ async def assemble_story(
         story=story,
         scene_starts_s=timeline.starts_s,
         subtitles=subtitles,
+        animated=sum(clip is not None for clip in clips),
     )
 
 

@@ -52,6 +52,26 @@ class StageProgressed:
     percent: int
 
 
+class ClipPhase(StrEnum):
+    """Where one scene's animation is."""
+
+    GENERATING = "generating"  # the long-running operation runs
+    DOWNLOADING = "downloading"  # its clip is fetched
+    DONE = "done"  # animated, or kept as a still
+
+
+@dataclass(frozen=True, slots=True)
+class SceneAnimating:
+    """Scene `scene` (1-based) of `total` is being animated."""
+
+    job_id: JobId
+    scene: int
+    total: int
+    phase: ClipPhase
+    elapsed_s: float
+    percent: int
+
+
 @dataclass(frozen=True, slots=True)
 class ProviderWaiting:
     """A provider asked us to wait (rate limit, overload) and the call is retried later."""
@@ -89,6 +109,7 @@ ProgressEvent = (
     Queued
     | StageStarted
     | StageProgressed
+    | SceneAnimating
     | ProviderWaiting
     | JobSucceeded
     | JobFailed

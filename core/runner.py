@@ -22,6 +22,7 @@ from core.jobs import Delivery, Job, JobKind, JobStatus, JobStore, Origin
 from core.models import JobId, Story, StoryRequest, StoryVideo
 from core.pipeline import Pipeline
 from core.progress import (
+    ClipPhase,
     JobCancelled,
     JobFailed,
     JobSucceeded,
@@ -29,6 +30,7 @@ from core.progress import (
     ProgressSink,
     ProviderWaiting,
     Queued,
+    SceneAnimating,
     Stage,
     StageProgressed,
     StageStarted,
@@ -67,6 +69,7 @@ class RunnerLimits:
     max_concurrent_jobs: int = 2
     user_jobs_in_flight: int = 1
     user_jobs_per_day: int = 10
+    animated_per_day: int = 2  # jobs that pay for clips (animated stories), per user
     allowed_ids: frozenset[str] = frozenset()
     admin_ids: frozenset[str] = frozenset()
     step_retries: int = 2
@@ -84,6 +87,7 @@ class RunnerLimits:
             max_concurrent_jobs=settings.max_concurrent_jobs,
             user_jobs_in_flight=settings.user_jobs_in_flight,
             user_jobs_per_day=settings.user_jobs_per_day,
+            animated_per_day=settings.animated_per_day,
             allowed_ids=settings.allowed_ids,
             admin_ids=settings.admin_ids,
             step_retries=settings.step_retries,
@@ -227,7 +231,7 @@ class JobRunner:
         self, request: StoryRequest, origin: Origin, *, keep_files: bool = False
     ) -> Job:
         """Check limits and the request, store the job, queue it; returns at once."""
-        await self._check_limits(origin)
+        await self._check_limits(origin, makes_clips=request.animate)
         self.pipeline.validate(request)
         job = Job(
             id=JobId(uuid.uuid4().hex[:10]),
@@ -308,7 +312,7 @@ class JobRunner:
 
     # ------------------------------------------------------------------ limits
 
-    async def _check_limits(self, origin: Origin) -> None:
+    async def _check_limits(self, origin: Origin, *, makes_clips: bool) -> None:
         if origin.platform == "cli":
             return  # the local user owns the machine
         ids = {origin.user_id, origin.chat_id} - {""}
@@ -325,18 +329,34 @@ class JobRunner:
                 f"You already have {in_flight} story in progress (the limit is "
                 f"{self.limits.user_jobs_in_flight}); wait for it to finish or cancel it."
             )
+        await self._check_daily(origin, self.limits.user_jobs_per_day, "stories", clips=False)
+        if makes_clips:
+            await self._check_daily(
+                origin, self.limits.animated_per_day, "animated videos", clips=True
+            )
+
+    async def _check_daily(self, origin: Origin, limit: int, what: str, *, clips: bool) -> None:
+        """A rolling 24 h limit; the refusal says when the oldest counted job frees a slot."""
         since = datetime.now(UTC) - timedelta(days=1)
-        today = await self.store.count(platform=platform, user_id=user_id, since=since)
-        if today >= self.limits.user_jobs_per_day:
-            oldest = (
-                await self.store.oldest_since(platform=platform, user_id=user_id, since=since)
-                or since
+        platform, user_id = origin.platform, origin.user_id
+        today = await self.store.count(
+            platform=platform, user_id=user_id, since=since, clips=clips
+        )
+        if today < limit:
+            return
+        if limit == 0:
+            raise LimitReached(f"Making {what} is turned off on this bot.")
+        oldest = (
+            await self.store.oldest_since(
+                platform=platform, user_id=user_id, since=since, clips=clips
             )
-            wait = oldest + timedelta(days=1) - datetime.now(UTC)
-            raise LimitReached(
-                f"You have made {today} stories in the last 24 hours (the limit is "
-                f"{self.limits.user_jobs_per_day}); the next one frees up in {_duration(wait)}."
-            )
+            or since
+        )
+        wait = oldest + timedelta(days=1) - datetime.now(UTC)
+        raise LimitReached(
+            f"You have made {today} {what} in the last 24 hours (the limit is {limit}); "
+            f"the next one frees up in {_duration(wait)}."
+        )
 
     # ------------------------------------------------------------------ running
 
@@ -419,6 +439,12 @@ class JobRunner:
                     await self.store.update(
                         job_id, percent=percent, message=f"{stage.value} {done}/{total}"
                     )
+                case SceneAnimating(scene=scene, total=total, phase=phase, elapsed_s=elapsed):
+                    status = JobStatus.DOWNLOADING if phase is ClipPhase.DOWNLOADING else None
+                    await self.store.update(
+                        job_id, **({"status": status} if status else {}),
+                        message=f"animation: scene {scene}/{total} {phase.value}, {elapsed:.0f} s",
+                    )  # fmt: skip
                 case ProviderWaiting(provider=provider, retry_in_s=delay, reason=reason):
                     await self.store.update(
                         job_id, message=f"waiting for {provider} ({reason}), {delay:.0f} s"
@@ -476,6 +502,7 @@ class JobRunner:
             "title": result.story.title,
             "prompt": job.request.theme,
             "notes": list(result.notes),
+            "animated": result.animated,
             "scene_starts_s": list(result.scene_starts_s),
             "story": result.story.model_dump(mode="json"),
         }
@@ -549,6 +576,7 @@ def _result_of(job: Job) -> StoryVideo:
         story=Story.model_validate(meta["story"]),
         scene_starts_s=tuple(meta.get("scene_starts_s", ())),
         notes=tuple(meta.get("notes", ())),
+        animated=int(meta.get("animated", 0)),
     )
 
 

@@ -1,8 +1,10 @@
 """A bot process for crash tests: the real runner and store, slow fake providers that log their
 calls to a file, and a delivery handler that logs deliveries to a file.
 
-Run: `python -m tests.crash_worker DATA_DIR [--submit N] [--scenes N] [--delay S]`. It exits 0
-once every job in the store is delivered, or after a graceful stop on SIGTERM/SIGINT.
+Run: `python -m tests.crash_worker DATA_DIR [--submit N] [--scenes N] [--delay S] [--animate]`.
+It exits 0 once every job in the store is delivered, or after a graceful stop on SIGTERM/SIGINT.
+With `--animate`, stories are animated by the real Google animator built from the environment
+(e.g. Vertex AI express mode pointed at a fake Gemini server).
 Files in DATA_DIR: `calls.log` (`<kind> start|end <text>` per provider call), `events.log`
 (`<job> <event> <stage> <done>/<total>`, and `submitted N`), `delivered.log` (one job id per
 delivery).
@@ -16,10 +18,11 @@ import signal
 import sys
 from pathlib import Path
 
+from core.config import Settings
 from core.jobs import Delivery, Job, JobStatus, Origin, open_job_store
 from core.models import Aspect, Scene, Speech, Story, StoryRequest, StoryVideo, Style
 from core.pipeline import Pipeline, PipelineLimits
-from core.providers import Providers
+from core.providers import Providers, build_providers
 from core.runner import JobRunner, RunnerLimits
 from tests.fakes import FakeIllustrator, FakeNarrator, FakeStoryWriter
 
@@ -76,6 +79,7 @@ async def main(argv: list[str]) -> int:
     parser.add_argument("--delay", type=float, default=1.0)
     parser.add_argument("--jobs-at-once", type=int, default=1)
     parser.add_argument("--grace", type=float, default=20.0)
+    parser.add_argument("--animate", action="store_true")
     args = parser.parse_args(argv)
     args.data.mkdir(parents=True, exist_ok=True)
     calls, events, delivered = (
@@ -94,7 +98,10 @@ async def main(argv: list[str]) -> int:
             done = f"{getattr(event, 'done', '')}/{getattr(event, 'total', '')}"
             events.write(f"{job.id} {type(event).__name__} {stage} {done}")
 
-    pipeline = Pipeline(slow_providers(calls, args.delay), PipelineLimits(image_concurrency=1))
+    providers = slow_providers(calls, args.delay)
+    if args.animate:
+        providers.animator = build_providers(Settings()).animator
+    pipeline = Pipeline(providers, PipelineLimits(image_concurrency=1))
     limits = RunnerLimits(
         max_concurrent_jobs=args.jobs_at_once, user_jobs_in_flight=100, user_jobs_per_day=100,
         step_retry_delay_s=0.1, delivery_retry_delay_s=0.1,
@@ -107,7 +114,7 @@ async def main(argv: list[str]) -> int:
     ):
         await runner.register_delivery("test", deliver)
         for n in range(args.submit):
-            request = StoryRequest(theme=f"job {n}", scenes=args.scenes)
+            request = StoryRequest(theme=f"job {n}", scenes=args.scenes, animate=args.animate)
             await runner.submit(request, Origin("test", f"user{n}", f"chat{n}"))
         if args.submit:
             events.write(f"submitted {args.submit}")

@@ -7,8 +7,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from core.config import ImageBackend, NarratorChoice, ProviderChoice, Settings
-from core.models import Aspect, Scene, Speech, Story, StoryRequest, Style, Voice
-from core.providers.offline import OfflineIllustrator, OfflineNarrator, OfflineStoryWriter
+from core.models import Aspect, ClipRequest, Scene, Speech, Story, StoryRequest, Style, Voice
+from core.progress import ClipPhase
+from core.providers.offline import (
+    OfflineAnimator,
+    OfflineIllustrator,
+    OfflineNarrator,
+    OfflineStoryWriter,
+)
 
 if TYPE_CHECKING:
     from google.auth.credentials import Credentials
@@ -62,15 +68,29 @@ class Narrator(Protocol):
         ...
 
 
+# Called by `Animator.wait` at every poll and before fetching the clips.
+ClipStatus = Callable[[ClipPhase], Awaitable[None]]
+
+
 class Animator(Protocol):
-    """Turns a still into a short MP4 clip."""
+    """Turns a prompt (and a first-frame picture) into MP4 clips through a long-running
+    operation: `start` returns the operation's name at once, so the caller can checkpoint it,
+    and `wait` polls that operation (also after a restart) until its clips are ready."""
 
     name: str
+    model: str
 
-    async def animate(
-        self, picture: bytes, scene: Scene, *, aspect: Aspect, duration_s: float
-    ) -> bytes:
-        """Return MP4 bytes of about `duration_s` seconds starting on `picture`."""
+    def clip_length(self, wanted_s: float) -> float:
+        """The clip length the model will make for a wanted length (rounded up if it can)."""
+        ...
+
+    async def start(self, request: ClipRequest) -> str:
+        """Start the operation; returns its name."""
+        ...
+
+    async def wait(self, operation: str, request: ClipRequest, status: ClipStatus) -> list[bytes]:
+        """Poll until done; the MP4 bytes of each clip. Raises `ContentRejected` when the
+        result was filtered, `ProviderError` when the operation failed."""
         ...
 
 
@@ -100,9 +120,13 @@ def build_providers(settings: Settings, *, credentials: Credentials | None = Non
     match settings.active_provider:
         case ProviderChoice.OFFLINE | ProviderChoice.AUTO:
             models = {"story": "offline templates", "pictures": "offline Pillow drawing",
-                      "narration": "eSpeak NG"}  # fmt: skip
+                      "narration": "eSpeak NG", "animation": "offline camera move"}  # fmt: skip
             return Providers(
-                OfflineStoryWriter(), OfflineIllustrator(), OfflineNarrator(), models=models
+                OfflineStoryWriter(),
+                OfflineIllustrator(),
+                OfflineNarrator(),
+                OfflineAnimator(),
+                models=models,
             )
         case ProviderChoice.GEMINI:
             return _google(settings, credentials)
@@ -118,6 +142,7 @@ def _google(settings: Settings, credentials: Credentials | None) -> Providers:
     )
     from core.providers.imagen import ImagenIllustrator
     from core.providers.live import LiveNarrator
+    from core.providers.veo import InteractionsAnimator, VeoAnimator
 
     backend = GeminiBackend(settings, credentials=credentials)
     illustrator: Illustrator = (
@@ -131,15 +156,22 @@ def _google(settings: Settings, credentials: Credentials | None) -> Providers:
     if settings.narrator is NarratorChoice.LIVE:
         narrator = LiveNarrator(backend, settings.live_model, tts, settings.live_timeout_s)
         narration_model = f"{settings.live_model} (Live; {settings.tts_model} as fallback)"
+    animator: Animator = (
+        VeoAnimator(backend, settings.video_model, settings.video_poll_s)
+        if settings.use_vertexai
+        else InteractionsAnimator(backend, settings.video_model, settings.video_poll_s)
+    )
     return Providers(
         GeminiStoryWriter(backend, settings.text_model),
         illustrator,
         narrator,
+        animator,
         label="vertex" if settings.use_vertexai else "gemini",
         close=backend.aclose,
         models={
             "story": settings.text_model,
             "pictures": settings.picture_model,
             "narration": narration_model,
+            "animation": settings.video_model,
         },
     )

@@ -85,6 +85,7 @@ class GeminiBackend:
             settings.picture_model: settings.image_concurrency,
             settings.tts_model: settings.tts_concurrency,
             settings.live_model: settings.tts_concurrency,
+            settings.video_model: settings.video_concurrency,
         }
 
     def _client(self, base_url: str | None) -> genai.Client:
@@ -93,6 +94,8 @@ class GeminiBackend:
             base_url=base_url,
             api_version=None if settings.use_vertexai else API_VERSION,  # Vertex: v1beta1
             timeout=int(settings.call_timeout_s * 1000),  # milliseconds, per attempt
+            # Our `with_retries` is the only retry loop (the Interactions API would add its own).
+            retry_options=types.HttpRetryOptions(attempts=1),
         )
         key = settings.google_key.get_secret_value() if settings.google_key else None
         if settings.vertex_project_mode:
@@ -377,7 +380,7 @@ class GeminiIllustrator:
         prompt = picture_prompt(scene, style)
         parts: list[types.Part] = []
         if reference is not None:
-            parts.append(types.Part.from_bytes(data=reference, mime_type=_image_mime(reference)))
+            parts.append(types.Part.from_bytes(data=reference, mime_type=image_mime(reference)))
             prompt += " Keep every character exactly as they look in the reference picture."
         parts.append(types.Part.from_text(text=prompt))
         config = types.GenerateContentConfig(
@@ -399,7 +402,8 @@ class GeminiIllustrator:
         raise ContentRejected("Gemini returned no picture for this scene")
 
 
-def _image_mime(data: bytes) -> str:
+def image_mime(data: bytes) -> str:
+    """The MIME type of PNG or JPEG bytes."""
     return "image/jpeg" if data[:3] == b"\xff\xd8\xff" else "image/png"
 
 

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.gemini_server import FakeGemini
+
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]  # the worker imports `tests.*`
 
@@ -134,3 +136,31 @@ async def test_restart_with_ten_queued_jobs_delivers_all_in_order(tmp_path: Path
         line.split(" ", 2)[2] for line in worker.lines("calls.log") if line.startswith("story end")
     ]
     assert stories == [f"job {n}" for n in range(10)]
+
+
+async def test_killed_while_polling_resumes_the_same_operations(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SIGKILL while Veo operations are being polled: after the restart the same operations
+    are polled again (one start per scene, polls before and after) and the job is delivered."""
+    async with FakeGemini(api_key="test-key", video_latency_s=4.0) as fake:
+        for name, value in {**fake.vertex_env(express=True), "GOOGLE_API_KEY": "test-key",
+                            "STORYBOT_VIDEO_POLL_S": "0.1"}.items():  # fmt: skip
+            monkeypatch.setenv(name, value)  # inherited by the worker process
+        worker = Worker(tmp_path)
+        await worker.start("--submit", "1", "--scenes", "2", "--delay", "0.1", "--animate")
+        await worker.wait_until(
+            lambda: (
+                len(fake.operations) == 2 and all(op.polls >= 2 for op in fake.operations.values())
+            )
+        )
+        await worker.kill()
+        polls_before = {name: op.polls for name, op in fake.operations.items()}
+
+        await worker.start("--animate")
+        await worker.finish()
+    assert len(fake.calls("video")) == 2  # never started again
+    for name, op in fake.operations.items():
+        assert op.polls > polls_before[name], name  # the same operation, polled after restart
+        assert op.done
+    assert len(worker.lines("delivered.log")) == 1

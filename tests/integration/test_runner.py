@@ -138,6 +138,29 @@ async def test_per_user_limits_and_allow_list(store: JobStore, tmp_path: Path) -
     assert await store.count(platform="telegram", user_id="user1") == 2
 
 
+async def test_animated_stories_have_their_own_daily_limit(
+    store: JobStore, tmp_path: Path
+) -> None:
+    """Animated jobs pay for clips: STORYBOT_ANIMATED_PER_DAY caps them per user per rolling
+    24 h (the refusal says when one frees up) while still stories go on; 0 turns them off."""
+    async with runner_for(
+        store, tmp_path, user_jobs_in_flight=5, user_jobs_per_day=10, animated_per_day=2
+    ) as runner:
+        animated = REQUEST.model_copy(update={"animate": True})
+        for _ in range(2):
+            await collect(runner, await runner.submit(animated, user(1)))
+        with pytest.raises(
+            LimitReached, match=r"2 animated videos in the last 24 hours.*frees up in 2[34] h"
+        ):
+            await runner.submit(animated, user(1))
+        await collect(runner, await runner.submit(REQUEST, user(1)))  # stills are fine
+        await collect(runner, await runner.submit(animated, user(2)))  # another user too
+    assert await store.count(platform="telegram", user_id="user1", clips=True) == 2
+    async with runner_for(store, tmp_path, animated_per_day=0) as runner:
+        with pytest.raises(LimitReached, match="turned off"):
+            await runner.submit(animated, user(3))
+
+
 async def test_cancel_while_queued(store: JobStore, tmp_path: Path) -> None:
     """A queued job leaves the queue: never runs, never delivered, status cancelled."""
     gate = asyncio.Event()

@@ -1,12 +1,16 @@
 from pathlib import Path
 
-from bot.render import ProgressView
+from bot.options import parse_words
+from bot.render import ProgressView, done_summary
+from core.config import Settings
 from core.models import JobId, Story, StoryVideo, Style
 from core.progress import (
+    ClipPhase,
     JobFailed,
     JobSucceeded,
     ProviderWaiting,
     Queued,
+    SceneAnimating,
     Stage,
     StageProgressed,
     StageStarted,
@@ -49,3 +53,32 @@ def test_view_outcomes() -> None:
     view = ProgressView()
     view.apply(JobFailed(J, "quota exhausted"))
     assert view.text() == "Failed: quota exhausted"
+
+
+def test_view_shows_the_longest_running_clip_and_the_animated_count() -> None:
+    """While clips run: how many are done, and the slowest one's phase and elapsed time."""
+    view = ProgressView()
+    view.apply(StageStarted(J, Stage.ANIMATION, 3, 40))
+    view.apply(SceneAnimating(J, 1, 3, ClipPhase.GENERATING, 20.0, 40))
+    view.apply(SceneAnimating(J, 2, 3, ClipPhase.GENERATING, 65.0, 40))
+    assert view.text() == "Animating: 0 of 3 scenes done · scene 2 generating 1:05"
+    view.apply(SceneAnimating(J, 2, 3, ClipPhase.DOWNLOADING, 70.0, 40))
+    assert view.text().endswith("scene 2 downloading 1:10")
+    view.apply(StageProgressed(J, Stage.ANIMATION, 1, 3, 55))
+    view.apply(SceneAnimating(J, 2, 3, ClipPhase.DONE, 0.0, 55))
+    assert view.text() == "Animating: 1 of 3 scenes done · scene 1 generating 0:20"
+    assert view.percent == 55
+
+
+def test_animate_option_and_summary() -> None:
+    """`animate=on` before the theme asks for clips; the summary counts the animated scenes."""
+    options, theme = parse_words(["animate=on", "a", "cat"])
+    request = options.request(theme, Settings())
+    assert request.animate
+    assert not parse_words(["a", "cat"])[0].request("a cat", Settings()).animate
+    story = Story(
+        title="T", theme="t", style=Style.STORYBOOK, language="en",
+        scenes=[{"image_prompt": "p", "narration": "n", "character_description": "c"}] * 2,
+    )  # type: ignore[list-item]  # fmt: skip
+    result = StoryVideo(Path("v"), Path("t"), 9.0, 2, 2, story, (0.0, 4.0), animated=1)
+    assert done_summary(result).splitlines()[0] == "✅ “T” — 9 s, 2 scenes, 1 of 2 animated"

@@ -1,6 +1,8 @@
 from pathlib import Path
 
-from core.video import Cut, Motion, Timeline, build_join_args, build_segment_args
+import pytest
+
+from core.video import Clip, Cut, Motion, Timeline, build_join_args, build_segment_args
 
 
 def test_frame_counts_come_from_cumulative_rounding() -> None:
@@ -56,6 +58,128 @@ def test_join_copies_the_video_and_encodes_the_audio_once() -> None:
     )
     assert "sidechaincompress" in with_music
     assert "-stream_loop -1" in with_music
+
+
+def graph_of(args: list[str]) -> str:
+    return args[args.index("-filter_complex") + 1]
+
+
+def inputs_of(args: list[str]) -> list[str]:
+    return [args[i + 1] for i, arg in enumerate(args) if arg == "-i"]
+
+
+@pytest.mark.parametrize(
+    ("clip_s", "scene_s", "factor", "hold"),
+    [
+        (8.0, 5.0, 1.0, False),  # longer: trimmed only
+        (5.0, 5.0, 1.0, False),  # exactly as long
+        (4.0, 5.0, 1.25, False),  # a little short: slowed just enough
+        (4.0, 6.0, 1.5, False),  # slowed to the cap, exactly enough
+        (3.0, 6.4, 1.5, True),  # slowed to the cap, then held
+    ],
+)
+def test_clip_fitting_slows_at_most_1_5x_and_holds_only_when_needed(
+    clip_s: float, scene_s: float, factor: float, hold: bool
+) -> None:
+    """A clip is trimmed when long enough, else slowed (never past 1.5x), and held on its last
+    frame only when even the slowed clip ends before its scene."""
+    fitted_factor, fitted_hold = Clip(Path("c.mp4"), clip_s, False).fitting(scene_s)
+    assert fitted_factor == pytest.approx(factor)
+    assert fitted_hold is hold
+
+
+def test_clip_scenes_are_fitted_and_blend_in_every_combination() -> None:
+    """Clip scenes replace the Ken Burns move with the clip slowed/trimmed, at the output fps,
+    covering the frame (scaled, centre-cropped); crossfades take the previous scene's tail
+    from the same fitted source, whether stills or clips sit on either side."""
+    timeline = Timeline(24, (48, 72, 96, 24), 10.0)
+    cut = Cut(timeline, (320, 180), crossfade_frames=6)
+    pictures = [Path(f"p{k}.png") for k in range(4)]
+    captions = [None, Path("c1.png"), None, None]
+    short, long = Clip(Path("short.mp4"), 3.0, True), Clip(Path("long.mp4"), 8.0, False)
+    clips = [None, short, long, None]  # still → clip → clip → still
+    args = [
+        build_segment_args(k, pictures, captions, cut, Path(f"s{k}.mp4"), clips) for k in range(4)
+    ]
+    graphs = [graph_of(a) for a in args]
+    fit = "scale=320:180:force_original_aspect_ratio=increase:flags=bicubic,crop=320:180"
+    # Scene 0, a still, is untouched by clips elsewhere.
+    assert graphs[0] == graph_of(build_segment_args(0, pictures, captions, cut, Path("s0.mp4")))
+    # Still → clip: the still's tail zooms on, the clip (78 frames = 3.25 s from 3 s: 1.083x)
+    # starts at its first frame, and the caption lies over the clip.
+    assert inputs_of(args[1]) == ["short.mp4", "c1.png", "p0.png"]
+    assert "setpts=1.083333*(PTS-STARTPTS),fps=24" in graphs[1]
+    assert "trim=start_frame=0:end_frame=72" in graphs[1]  # 78 frames less the next crossfade
+    assert fit in graphs[1]
+    assert "[0:v]" in graphs[1]
+    assert "[mcur][1:v]overlay=0:0[cur]" in graphs[1]
+    assert "(on+42)/47" in graphs[1]  # the still's last 6 frames
+    assert "xfade" in graphs[1]
+    # Clip → clip: the previous clip's tail is its fitted frames 72..78, caption included.
+    assert inputs_of(args[2]) == ["long.mp4", "short.mp4", "c1.png"]
+    assert "setpts=PTS-STARTPTS,fps=24" in graphs[2]  # 8 s over 4.25 s: trimmed, not slowed
+    assert "trim=start_frame=72:end_frame=78" in graphs[2]
+    assert "[mprev][2:v]overlay=0:0[prev]" in graphs[2]
+    assert "zoompan" not in graphs[2]
+    # Clip → still: the still's move, blended from the long clip's fitted frames 96..102.
+    assert inputs_of(args[3]) == ["p3.png", "long.mp4"]
+    assert "trim=start_frame=96:end_frame=102" in graphs[3]
+    assert "zoompan" in graphs[3]
+    assert "fade=t=out" in graphs[3]
+    # Every fitted clip ends in an open hold (seen only if the clip runs out); stills have none.
+    assert [g.count("tpad=stop=-1:stop_mode=clone") for g in graphs] == [0, 1, 2, 1]
+    assert [a[a.index("-frames:v") + 1] for a in args] == ["42", "72", "96", "30"]
+    assert all("-an" in a for a in args)
+
+
+def test_a_short_clip_is_slowed_1_5x_and_held_to_the_scene_end() -> None:
+    """A 3 s clip in a 6.5 s scene: slowed 1.5x, then its last frame held until the end."""
+    cut = Cut(Timeline(24, (156,), 6.5), (320, 180))
+    clip = Clip(Path("c.mp4"), 3.0, False)
+    graph = graph_of(build_segment_args(0, [Path("p.png")], [None], cut, Path("s.mp4"), [clip]))
+    assert "setpts=1.500000*(PTS-STARTPTS),fps=24,tpad=stop=-1:stop_mode=clone" in graph
+    assert "trim=start_frame=0:end_frame=156" in graph
+    assert "fade=t=in:st=0" in graph
+    assert "fade=t=out" in graph
+
+
+def test_clip_sound_joins_the_narration_only_when_asked() -> None:
+    """By default clips add no input to the final run; with clip_audio each clip with sound is
+    placed at its scene's start, in step with its picture, quietly, under the narration (and
+    with the ducked music bed when there is one); the audio is still encoded once."""
+    timeline = Timeline(24, (48, 60, 72), 7.5)
+    cut = Cut(timeline, (320, 180), crossfade_frames=6)
+    clips = [Clip(Path("a.mp4"), 3.0, True), None, Clip(Path("c.mp4"), 2.0, True)]
+    muted = Clip(Path("b.mp4"), 3.0, False)
+    plain = build_join_args(Path("l"), Path("n.wav"), Path("o.mp4"), cut)
+    assert build_join_args(Path("l"), Path("n.wav"), Path("o.mp4"), cut, clips=clips) == plain
+    silent = [None, muted, None]
+    assert build_join_args(Path("l"), Path("n.wav"), Path("o.mp4"), cut, None, silent, True) == (
+        plain
+    )
+    mixed = build_join_args(Path("l"), Path("n.wav"), Path("o.mp4"), cut, None, clips, True)
+    assert inputs_of(mixed) == ["l", "n.wav", "a.mp4", "c.mp4"]
+    graph = graph_of(mixed)
+    assert "[2:a]aformat=channel_layouts=mono:sample_rates=24000,atrim=start=0.000000" in graph
+    # Scene 3 (3.25 s with its crossfade, 2 s clip): slowed 1.5x with its picture, from the
+    # frame shown when its narration starts, placed at 4.5 s.
+    assert "[3:a]aformat=channel_layouts=mono:sample_rates=24000,atempo=0.666667" in graph
+    assert "atrim=start=0.250000:duration=3.000000" in graph
+    assert "volume=0.3" in graph
+    assert "adelay=delays=4500.000:all=1[clip2]" in graph
+    assert "[1:a][clip0][clip2]amix=inputs=3:duration=first:normalize=0[aout]" in graph
+    assert mixed[mixed.index("-t") + 1] == plain[plain.index("-t") + 1]
+    assert mixed.count("aac") == 1
+    assert "-ac" in mixed
+    with_music = build_join_args(
+        Path("l"), Path("n.wav"), Path("o.mp4"), cut, Path("m.mp3"), clips, True
+    )
+    assert inputs_of(with_music) == ["l", "n.wav", "m.mp3", "a.mp4", "c.mp4"]
+    graph = graph_of(with_music)
+    assert "[3:a]aformat" in graph
+    assert "[4:a]aformat" in graph
+    assert "[bed][key]sidechaincompress" in graph  # the narration alone ducks the music
+    assert "[voice][duck][clip0][clip2]amix=inputs=4:duration=first:normalize=0[aout]" in graph
 
 
 def test_motion_never_leaves_the_picture() -> None:

@@ -1,0 +1,216 @@
+"""Clips from Google's video models, as long-running operations that are polled: Veo through
+`generate_videos` on Vertex AI, and a video-capable Gemini model through the Interactions API
+on the Developer API (google-genai 3.x starts Veo only on Vertex AI)."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import logging
+from typing import Any
+
+from google.genai import _interactions, types
+
+from core.errors import (
+    ConfigurationError,
+    ContentRejected,
+    ProviderError,
+    ProviderUnavailable,
+    QuotaExceeded,
+)
+from core.models import Aspect, ClipRequest
+from core.progress import ClipPhase
+from core.providers import ClipStatus
+from core.providers.gemini import GeminiBackend, image_mime
+from core.providers.retry import Retryable
+
+log = logging.getLogger(__name__)
+
+# Veo makes 16:9 and 9:16 clips; a square story gets landscape clips, centre-cropped later.
+_CLIP_ASPECT = {Aspect.LANDSCAPE: "16:9", Aspect.PORTRAIT: "9:16", Aspect.SQUARE: "16:9"}
+
+
+def veo_lengths(model: str) -> tuple[int, ...]:
+    """The clip lengths (s) a Veo model accepts: Veo 2 takes 5–8 s, later models 4, 6 or 8."""
+    return (5, 6, 7, 8) if model.startswith("veo-2") else (4, 6, 8)
+
+
+def round_up(wanted_s: float, allowed: tuple[int, ...]) -> int:
+    """The shortest allowed length that covers `wanted_s`, else the longest."""
+    return next((n for n in allowed if n >= wanted_s), allowed[-1])
+
+
+class VeoAnimator:
+    """Veo through Vertex AI; the videos come back inline (no output bucket is configured)."""
+
+    name = "veo"
+
+    def __init__(self, backend: GeminiBackend, model: str, poll_s: float) -> None:
+        self.backend, self.model, self.poll_s = backend, model, poll_s
+
+    def clip_length(self, wanted_s: float) -> float:
+        """Rounded up to the model's lengths (a longer scene slows or holds the clip)."""
+        return round_up(wanted_s, veo_lengths(self.model))
+
+    async def start(self, request: ClipRequest) -> str:
+        """Start `generate_videos`; returns the operation name to checkpoint."""
+        image = (
+            types.Image(image_bytes=request.image, mime_type=image_mime(request.image))
+            if request.image
+            else None
+        )
+        config = types.GenerateVideosConfig(
+            number_of_videos=request.count,
+            duration_seconds=int(self.clip_length(request.duration_s)),
+            aspect_ratio=_CLIP_ASPECT[request.aspect],
+            negative_prompt=request.negative_prompt,
+            person_generation="allow_adult" if request.people else "dont_allow",
+        )
+        operation = await self.backend.call(
+            self.model,
+            lambda: self.backend.client.aio.models.generate_videos(
+                model=self.model,
+                source=types.GenerateVideosSource(prompt=request.prompt, image=image),
+                config=config,
+            ),
+        )
+        if not operation.name:
+            raise ProviderError("Veo did not start the clip")
+        log.info("Veo operation started: %s", operation.name)
+        return operation.name
+
+    async def wait(self, operation: str, request: ClipRequest, status: ClipStatus) -> list[bytes]:
+        """Poll every `poll_s` until done (the caller bounds the time)."""
+        pending = types.GenerateVideosOperation.model_validate({"name": operation})
+        while True:
+            current = await self.backend.call(
+                self.model, lambda: self.backend.client.aio.operations.get(pending)
+            )
+            if current.done:
+                break
+            await status(ClipPhase.GENERATING)
+            await asyncio.sleep(self.poll_s)
+        await status(ClipPhase.DOWNLOADING)
+        if current.error:
+            log.info("Veo operation failed: %s", current.error)
+            message = str(current.error.get("message") or "unknown error")[:200]
+            raise ProviderError(f"Veo could not make the clip: {message}")
+        result = current.response or current.result
+        videos = [
+            v.video.video_bytes
+            for v in (result.generated_videos if result else None) or []
+            if v.video is not None and v.video.video_bytes
+        ]
+        if not videos:
+            reasons = (result.rai_media_filtered_reasons if result else None) or []
+            log.info("Veo returned no clip; filtered: %s", reasons)
+            raise ContentRejected("the clip was blocked by Veo's safety filter")
+        return videos
+
+
+_RUNNING = {"queued", "in_progress"}
+
+
+class InteractionsAnimator:
+    """A video-capable Gemini model through the Interactions API (Developer API): the text and
+    picture in, a background interaction polled until it ends, the video inline."""
+
+    name = "gemini-video"
+
+    def __init__(self, backend: GeminiBackend, model: str, poll_s: float) -> None:
+        self.backend, self.model, self.poll_s = backend, model, poll_s
+
+    def clip_length(self, wanted_s: float) -> float:
+        """The model picks the length; the assembly slows or holds a short clip."""
+        return wanted_s
+
+    async def start(self, request: ClipRequest) -> str:
+        """Create the background interaction; returns its id."""
+        content: list[dict[str, Any]] = [{"type": "text", "text": _prompt(request)}]
+        if request.image:
+            content.append(
+                {"type": "image", "data": base64.b64encode(request.image).decode(),
+                 "mime_type": image_mime(request.image)}
+            )  # fmt: skip
+        video_format = {
+            "type": "video", "aspect_ratio": _CLIP_ASPECT[request.aspect], "resolution": "720p",
+            "delivery": "inline",
+        }  # fmt: skip
+        interaction = await self._call(
+            lambda: self.backend.client.aio.interactions.create(
+                model=self.model, input=content, background=True, response_format=video_format
+            )
+        )
+        if not interaction.id:
+            raise ProviderError("Gemini did not start the clip")
+        log.info("video interaction started: %s", interaction.id)
+        return str(interaction.id)
+
+    async def wait(self, operation: str, request: ClipRequest, status: ClipStatus) -> list[bytes]:
+        """Poll every `poll_s` until the interaction leaves `queued`/`in_progress`."""
+        while True:
+            interaction = await self._call(
+                lambda: self.backend.client.aio.interactions.get(operation)
+            )
+            if interaction.status not in _RUNNING:
+                break
+            await status(ClipPhase.GENERATING)
+            await asyncio.sleep(self.poll_s)
+        await status(ClipPhase.DOWNLOADING)
+        video = interaction.output_video
+        if interaction.status == "completed" and video is not None and video.data:
+            try:
+                return [base64.b64decode(video.data)]
+            except (binascii.Error, ValueError):
+                raise ProviderError("Gemini returned an unreadable clip") from None
+        codes = [str(e.code) for e in interaction.errors or []]
+        log.info("video interaction ended %s: %s", interaction.status, codes)
+        if "SAFETY" in codes or interaction.status == "incomplete":
+            raise ContentRejected("the clip was blocked by Gemini's safety filter")
+        raise ProviderError(f"Gemini could not make the clip ({interaction.status})")
+
+    async def _call(self, request: Any) -> Any:
+        """An Interactions call: its errors are not `APIError`s, so they are mapped here."""
+
+        async def mapped() -> Any:
+            try:
+                return await request()
+            except _interactions.APIStatusError as exc:
+                raise _interaction_error(exc.status_code, self.model) from None
+            except _interactions.APIConnectionError:  # timeouts included
+                raise Retryable(
+                    ProviderUnavailable("Gemini could not be reached; try again in a minute"),
+                    None,
+                    "connection lost",
+                ) from None
+
+        return await self.backend.call(self.model, mapped)
+
+
+def _interaction_error(code: int | None, model: str) -> Exception:
+    if code == 429:
+        return Retryable(
+            QuotaExceeded("the Gemini video quota is used up for now; try again later"),
+            None,
+            "rate limited",
+        )
+    if code is None or code >= 500:
+        return Retryable(
+            ProviderUnavailable("Gemini is overloaded right now; try again in a few minutes"),
+            None,
+            "overloaded",
+        )
+    if code in (401, 403):
+        return ConfigurationError("the Gemini API key was rejected; check GEMINI_API_KEY")
+    return ConfigurationError(
+        f"the model '{model}' cannot make videos here: animation needs Vertex AI "
+        "(GOOGLE_GENAI_USE_VERTEXAI=true) or a video-capable model in STORYBOT_VIDEO_MODEL"
+    )
+
+
+def _prompt(request: ClipRequest) -> str:
+    """The Interactions API has no negative prompt field: it goes into the text."""
+    avoid = f" Avoid: {request.negative_prompt}." if request.negative_prompt else ""
+    people = "" if request.people else " No people."
+    return f"{request.prompt}{people}{avoid}"
