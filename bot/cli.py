@@ -1,4 +1,4 @@
-"""Command line: `storybot story|voices` — the offline default works with no key at all."""
+"""Command line: `storybot story|video|voices|…` — the offline default works with no key."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import functools
 import getpass
 import os
 import shutil
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, NoReturn
@@ -20,7 +20,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 from rich.text import Text
 
-from bot.options import StoryOptions, parse_scenes
+from bot.options import StoryOptions, VideoOptions, parse_scenes, set_video_option
 from bot.render import ProgressView
 from bot.serve import FRONT_ENDS, enabled_front_ends, secrets_of, serve
 from core.config import ProviderChoice, Settings
@@ -30,11 +30,16 @@ from core.jobs import Job, Origin, open_job_store
 from core.logs import configure_logging
 from core.models import (
     MAX_SCENES,
+    MAX_VIDEOS,
+    VIDEO_SECONDS,
     Aspect,
     JobId,
+    JobResult,
     StoryRequest,
     StoryVideo,
     Style,
+    VideoClips,
+    VideoRequest,
     slugify,
 )
 from core.pipeline import Pipeline, PipelineLimits
@@ -82,6 +87,22 @@ def _parser() -> argparse.ArgumentParser:
     )
     story.add_argument("--keep", action="store_true", help="keep the work folder")
 
+    video = commands.add_parser("video", help="make a short video clip from a prompt")
+    video.add_argument("prompt", help='what the clip shows, e.g. "a kitten chasing a leaf"')
+    video.add_argument("--image", type=Path, help="a PNG or JPEG to start from (first frame)")
+    video.add_argument("--aspect", choices=["16:9", "9:16"], default="16:9", help="frame shape")
+    video.add_argument(
+        "--duration",
+        type=int,
+        default=8,
+        help=f"seconds, {VIDEO_SECONDS[0]} to {VIDEO_SECONDS[1]}",
+    )
+    video.add_argument("--negative", help="what the clip should not show")
+    video.add_argument("--people", choices=["allow", "deny"], default="deny", help="people")
+    video.add_argument("--count", type=int, default=1, help=f"videos, 1 to {MAX_VIDEOS}")
+    video.add_argument("--out", type=Path, help="output MP4 path (default: PROMPT.mp4)")
+    video.add_argument("--keep", action="store_true", help="keep the work folder")
+
     commands.add_parser("voices", help="list the narrator voices of the active back end")
     commands.add_parser("doctor", help="check credentials, models, ffmpeg and tokens")
     commands.add_parser("run", help="run the chat bots configured in the environment")
@@ -120,6 +141,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _voices(providers)
         case "story":
             return _story(args, settings, providers)
+        case "video":
+            return _video(args, settings, providers)
         case "resume":
             return _resume(args, settings, providers)
     return 2  # unreachable: argparse requires a command
@@ -163,7 +186,7 @@ async def _jobs(settings: Settings, limit: int) -> int:
         table.add_row(
             job.id, job.status.value, _age(now - job.created_at),
             f"{size / 1e6:.1f} MB" if size else "–", job.origin.platform,
-            Text(job.request.theme[:40]),
+            Text(job.subject[:40]),
         )  # fmt: skip
     out.print(table)
     return 0
@@ -198,10 +221,10 @@ def _request(args: argparse.Namespace, settings: Settings) -> StoryRequest:
     return options.request(args.theme, settings)
 
 
-def _output_path(args: argparse.Namespace, request: StoryRequest) -> Path:
-    path: Path = args.out or Path(f"{slugify(request.theme)}.mp4")
+def _output_path(args: argparse.Namespace, subject: str) -> Path:
+    path: Path = args.out or Path(f"{slugify(subject)}.mp4")
     if path.is_dir():
-        path = path / f"{slugify(request.theme)}.mp4"
+        path = path / f"{slugify(subject)}.mp4"
     parent = path.parent.resolve()
     if not parent.is_dir() or not os.access(parent, os.W_OK):
         raise InvalidRequest(f"cannot write to {path} (no such folder, or no permission)")
@@ -219,16 +242,56 @@ def _story(args: argparse.Namespace, settings: Settings, providers: Providers) -
         if limits.music is not None and not limits.music.is_file():
             raise InvalidRequest(f"cannot read the music file {limits.music}")
         request = _request(args, settings)
-        destination = _output_path(args, request)
+        destination = _output_path(args, request.theme)
         pipeline.validate(request)
     except CoreError as exc:
         _error(str(exc))
         return 1
     _say_backend(providers)
+
+    async def submit(runner: JobRunner, origin: Origin) -> Job:
+        return await runner.submit(request, origin, keep_files=args.keep)
+
     run = functools.partial(
-        _run_job, settings, pipeline, request=request, destination=destination, keep=args.keep
+        _run_job, settings, pipeline, submit=submit, destination=destination, keep=args.keep
     )
     return _finish(run, settings, keep=args.keep)
+
+
+def _video(args: argparse.Namespace, settings: Settings, providers: Providers) -> int:
+    pipeline = Pipeline(providers, PipelineLimits.from_settings(settings))
+    try:
+        request = _video_request(args)
+        image = _read_image(args.image) if args.image is not None else None
+        destination = _output_path(args, request.prompt)
+        pipeline.videos.validate(request)
+    except CoreError as exc:
+        _error(str(exc))
+        return 1
+    _say_backend(providers)
+
+    async def submit(runner: JobRunner, origin: Origin) -> Job:
+        return await runner.submit_video(request, origin, image=image, keep_files=args.keep)
+
+    run = functools.partial(
+        _run_job, settings, pipeline, submit=submit, destination=destination, keep=args.keep
+    )
+    return _finish(run, settings, keep=args.keep)
+
+
+def _video_request(args: argparse.Namespace) -> VideoRequest:
+    options = VideoOptions(negative=args.negative, people=args.people == "allow")
+    set_video_option(options, "aspect", args.aspect)
+    set_video_option(options, "duration", str(args.duration))
+    set_video_option(options, "count", str(args.count))
+    return options.request(args.prompt)
+
+
+def _read_image(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError:
+        raise InvalidRequest(f"cannot read the picture {path}") from None
 
 
 def _resume(args: argparse.Namespace, settings: Settings, providers: Providers) -> int:
@@ -248,7 +311,7 @@ def _say_backend(providers: Providers) -> None:
 
 
 def _finish(
-    run: Callable[[list[JobId]], Coroutine[Any, Any, tuple[Job, StoryVideo, Path]]],
+    run: Callable[[list[JobId]], Coroutine[Any, Any, tuple[Job, JobResult, Path]]],
     settings: Settings,
     *,
     keep: bool,
@@ -266,11 +329,15 @@ def _finish(
         return 130
     if keep:
         err.print(f"Work files kept in {settings.jobs_dir / job.id}")
-    summary = (
-        f"{destination}  ({result.duration_s:.1f} s, {result.width}×{result.height}, "
-        f"{len(result.story.scenes)} scenes{_animated(result)}: “{result.story.title}”)"
-    )
-    out.print(Text(summary), soft_wrap=True)
+    shape = f"{result.duration_s:.1f} s, {result.width}×{result.height}"
+    if isinstance(result, StoryVideo):
+        scenes = f"{len(result.story.scenes)} scenes{_animated(result)}"
+        out.print(
+            Text(f"{destination}  ({shape}, {scenes}: “{result.story.title}”)"), soft_wrap=True
+        )
+    else:
+        for path in _video_paths(destination, len(result.videos)):
+            out.print(Text(f"{path}  ({shape})"), soft_wrap=True)
     for note_line in result.notes:
         err.print(f"note: {note_line}")
     return 0
@@ -285,11 +352,11 @@ async def _run_job(
     pipeline: Pipeline,
     started: list[JobId],
     *,
-    request: StoryRequest | None = None,
+    submit: Callable[[JobRunner, Origin], Awaitable[Job]] | None = None,
     destination: Path | None = None,
     keep: bool = False,
     resume: JobId | None = None,
-) -> tuple[Job, StoryVideo, Path]:
+) -> tuple[Job, JobResult, Path]:
     """Run one job (new, or `resume`d) on a local runner with a progress bar; move the video
     to its destination. `started` receives the job id as soon as it exists."""
     try:
@@ -307,12 +374,12 @@ async def _run_job(
                 keep = bool(job.metadata.get("keep_files"))
                 await runner.resume(job.id)
             else:
-                assert request is not None  # a new job always comes with its request
+                assert submit is not None  # a new job always comes with its request
                 assert destination is not None
                 origin = Origin(
                     "cli", getpass.getuser(), extra={"out": str(destination.resolve())}
                 )
-                job = await runner.submit(request, origin, keep_files=keep)
+                job = await submit(runner, origin)
             started.append(job.id)
             result = await _follow(runner, job.id)
             moved = await asyncio.to_thread(_move_outputs, result, destination)
@@ -324,7 +391,7 @@ async def _run_job(
         await pipeline.providers.aclose()
 
 
-async def _follow(runner: JobRunner, job_id: JobId) -> StoryVideo:
+async def _follow(runner: JobRunner, job_id: JobId) -> JobResult:
     """Show a job's progress until it ends; its result, or its failure as `CoreError`."""
     view = ProgressView()
     columns = (
@@ -349,10 +416,23 @@ async def _follow(runner: JobRunner, job_id: JobId) -> StoryVideo:
     raise CoreError("the job ended without a result")  # subscribe() always ends a job
 
 
-def _move_outputs(result: StoryVideo, destination: Path) -> tuple[Path, ...]:
-    """The video to `destination`, its thumbnail and subtitles beside it."""
-    moved = [(result.video, destination), (result.thumbnail, destination.with_suffix(".jpg"))]
-    if result.subtitles is not None:
+def _video_paths(destination: Path, count: int) -> list[Path]:
+    """`out.mp4`, then `out-2.mp4`, `out-3.mp4`… for a job's several videos."""
+    stem, suffix = destination.stem, destination.suffix or ".mp4"
+    return [destination] + [
+        destination.with_name(f"{stem}-{n}{suffix}") for n in range(2, count + 1)
+    ]
+
+
+def _move_outputs(result: JobResult, destination: Path) -> tuple[Path, ...]:
+    """The video(s) to `destination`, the thumbnail (and a story's subtitles) beside it."""
+    thumbnail = (result.thumbnail, destination.with_suffix(".jpg"))
+    if isinstance(result, VideoClips):
+        targets = _video_paths(destination, len(result.videos))
+        moved = [*zip(result.videos, targets, strict=True), thumbnail]
+    else:
+        moved = [(result.video, destination), thumbnail]
+    if isinstance(result, StoryVideo) and result.subtitles is not None:
         moved.append((result.subtitles, destination.with_suffix(".srt")))
     for source, target in moved:
         shutil.move(source, target)

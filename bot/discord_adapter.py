@@ -21,10 +21,10 @@ from bot.options import StoryOptions
 from bot.render import done_summary, help_text
 from core.config import Settings
 from core.errors import CoreError
+from core.ffmpeg import shrink_to_fit
 from core.jobs import Job, Origin
 from core.models import LANGUAGE_NAMES, Aspect, JobId, StoryVideo, Style
 from core.runner import JobRunner
-from core.video import shrink_to_fit
 
 log = logging.getLogger(__name__)
 
@@ -189,9 +189,7 @@ class DiscordAdapter:
         @tree.command(name="status", description="Your recent stories")
         async def status(interaction: discord.Interaction) -> None:
             jobs = await self.runner.recent(Origin(PLATFORM, str(interaction.user.id)))
-            lines = [
-                f"`{j.id}` · {j.status.value} {j.percent}% · {j.request.theme[:40]}" for j in jobs
-            ]
+            lines = [f"`{j.id}` · {j.status.value} {j.percent}% · {j.subject[:40]}" for j in jobs]
             await interaction.response.send_message(
                 "\n".join(lines) or "You have no stories yet. Try /story", ephemeral=True
             )

@@ -1,7 +1,10 @@
-"""Story options as users type them (`scenes=5 aspect=9:16 …`), validated into a StoryRequest."""
+"""Options as users type them (`scenes=5 aspect=9:16 …`), validated into a StoryRequest or a
+VideoRequest; shared by every front end so they all accept and refuse the same things."""
 
 from __future__ import annotations
 
+import re
+import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -9,7 +12,17 @@ from pydantic import ValidationError
 
 from core.config import Settings
 from core.errors import InvalidRequest
-from core.models import MAX_SCENES, MAX_THEME_CHARS, Aspect, StoryRequest, Style
+from core.models import (
+    MAX_SCENES,
+    MAX_THEME_CHARS,
+    MAX_VIDEO_PROMPT_CHARS,
+    MAX_VIDEOS,
+    VIDEO_SECONDS,
+    Aspect,
+    StoryRequest,
+    Style,
+    VideoRequest,
+)
 
 OPTION_HELP = {
     "scenes": f"1 to {MAX_SCENES}",
@@ -108,3 +121,88 @@ def set_option(options: StoryOptions, key: str, value: str) -> None:
         case _:
             known = ", ".join(f"{name}=" for name in OPTION_HELP)
             raise InvalidRequest(f"unknown option '{key}' — the options are {known}")
+
+
+VIDEO_OPTION_HELP = {
+    "aspect": "16:9 | 9:16",
+    "duration": f"{VIDEO_SECONDS[0]} to {VIDEO_SECONDS[1]} seconds",
+    "negative": 'what the video should not show (quote several words: negative="rain, cars")',
+    "people": "allow | deny",
+    "count": f"1 to {MAX_VIDEOS} videos",
+}
+
+
+@dataclass
+class VideoOptions:
+    """What a user chose for a video; None means "the default"."""
+
+    aspect: Aspect | None = None
+    duration: int | None = None
+    negative: str | None = None
+    people: bool | None = None
+    count: int | None = None
+
+    def request(self, prompt: str) -> VideoRequest:
+        """The request, or `InvalidRequest` with a one-line correction."""
+        prompt = prompt.strip()
+        if not prompt:
+            raise InvalidRequest("the prompt is empty — say what the video should show")
+        if len(prompt) > MAX_VIDEO_PROMPT_CHARS:
+            raise InvalidRequest(
+                f"the prompt is {len(prompt)} characters long; please keep it under "
+                f"{MAX_VIDEO_PROMPT_CHARS}"
+            )
+        return VideoRequest(
+            prompt=prompt,
+            aspect=self.aspect or Aspect.LANDSCAPE,
+            duration_s=self.duration or VIDEO_SECONDS[1],
+            negative_prompt=self.negative or None,
+            people=bool(self.people),
+            count=self.count or 1,
+        )
+
+
+def parse_video_words(text: str) -> tuple[VideoOptions, str]:
+    """Split `key=value` options (before the prompt; quotes group words) from the prompt."""
+    try:
+        words = shlex.split(text)
+    except ValueError:
+        words = text.split()  # an unmatched quote: take the words as they are
+    options = VideoOptions()
+    while words and re.fullmatch(r"[A-Za-z_]+=.*", words[0]):
+        key, _, value = words.pop(0).partition("=")
+        set_video_option(options, key.strip().lower(), value.strip())
+    return options, " ".join(words)
+
+
+def set_video_option(options: VideoOptions, key: str, value: str) -> None:
+    """Validate and store one video option; a bad key or value raises a one-line correction."""
+    match key:
+        case "aspect":
+            if value not in ("16:9", "9:16"):
+                raise InvalidRequest(f"aspect must be {VIDEO_OPTION_HELP['aspect']}")
+            options.aspect = Aspect(value)
+        case "duration":
+            options.duration = _number(value, "duration", *VIDEO_SECONDS, unit=" seconds")
+        case "negative":
+            options.negative = value[:500] or None
+        case "people":
+            allowed = {"allow": True, "deny": False, **_SWITCH}
+            if value.lower() not in allowed:
+                raise InvalidRequest("people must be allow or deny")
+            options.people = allowed[value.lower()]
+        case "count":
+            options.count = _number(value, "count", 1, MAX_VIDEOS)
+        case _:
+            known = ", ".join(f"{name}=" for name in VIDEO_OPTION_HELP)
+            raise InvalidRequest(f"unknown option '{key}' — the options are {known}")
+
+
+def _number(value: str, name: str, low: int, high: int, unit: str = "") -> int:
+    try:
+        number = int(value.removesuffix("s"))
+    except ValueError:
+        number = low - 1
+    if not low <= number <= high:
+        raise InvalidRequest(f"{name} must be a number from {low} to {high}{unit}, not '{value}'")
+    return number

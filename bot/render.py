@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import assert_never
 
 from bot.options import OPTION_HELP
-from core.models import StoryVideo, Voice
+from core.models import JobResult, VideoClips, Voice
 from core.progress import (
     ClipPhase,
     JobCancelled,
@@ -62,7 +62,7 @@ class ProgressView:
                 self.waiting = f"Waiting for {provider} ({reason}), retrying in {delay:.0f} s"
             case JobSucceeded(result=result):
                 self.finished, self.percent, self.active = True, 100, {}
-                self.outcome = f"Done: {result.duration_s:.1f} s story video"
+                self.outcome = f"Done: {_made(result)}"
             case JobFailed(reason=reason):
                 self.finished, self.active = True, {}
                 self.outcome = f"Failed: {reason}"
@@ -81,7 +81,7 @@ class ProgressView:
         if self.queue_position is not None:
             return f"In the queue, position {self.queue_position}"
         parts = [_describe(stage, done, total) for stage, (done, total) in self.active.items()]
-        if Stage.ANIMATION in self.active and self.clips:
+        if (Stage.ANIMATION in self.active or Stage.VIDEO in self.active) and self.clips:
             scene, (phase, elapsed) = max(self.clips.items(), key=lambda item: item[1][1])
             parts.append(f"scene {scene} {phase.value} {clock(elapsed)}")
         return " · ".join(parts) if parts else "Starting…"
@@ -99,6 +99,8 @@ def _describe(stage: Stage, done: int, total: int) -> str:
             return f"Narrating {min(done + 1, total)} of {total}"
         case Stage.ANIMATION:
             return f"Animating: {done} of {total} scenes done"
+        case Stage.VIDEO:
+            return "Making the video"
         case Stage.ASSEMBLY:
             return "Assembling the video"
         case Stage.DELIVERY:
@@ -128,8 +130,18 @@ def chat_progress(view: ProgressView, elapsed_s: float) -> str:
     return f"🎬 {view.text()}\n{bar(view.percent)} · {clock(elapsed_s)}"
 
 
-def done_summary(result: StoryVideo) -> str:
+def _made(result: JobResult) -> str:
+    if isinstance(result, VideoClips):
+        count = len(result.videos)
+        return f"{count} video{'s' * (count > 1)} of {result.duration_s:.0f} s"
+    return f"{result.duration_s:.1f} s story video"
+
+
+def done_summary(result: JobResult) -> str:
     """One line once the video is delivered, plus any notes (e.g. a reused picture)."""
+    if isinstance(result, VideoClips):
+        head = f"✅ {_made(result)} — “{result.prompt[:80]}”"
+        return "\n".join([head, *(f"ℹ️ {note}" for note in result.notes)])
     scenes = len(result.story.scenes)
     lines = [f"✅ “{result.story.title}” — {result.duration_s:.0f} s, {scenes} scenes"]
     if result.animated:

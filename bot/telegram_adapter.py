@@ -36,10 +36,10 @@ from bot.options import parse_words
 from bot.render import done_summary, help_text
 from core.config import Settings
 from core.errors import CoreError
+from core.ffmpeg import shrink_to_fit
 from core.jobs import Job, Origin
 from core.models import JobId, StoryVideo
 from core.runner import JobRunner
-from core.video import shrink_to_fit
 
 log = logging.getLogger(__name__)
 
@@ -209,7 +209,7 @@ class TelegramAdapter:
             return
         now = datetime.now(UTC)
         lines = [
-            f"{job.id} · {job.status.value} {job.percent}% · {job.request.theme[:40]} · "
+            f"{job.id} · {job.status.value} {job.percent}% · {job.subject[:40]} · "
             f"{_ago(now - job.created_at)}"
             for job in jobs
         ]

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from core.config import NarratorChoice, ProviderChoice, Settings
 from core.errors import CoreError
-from core.video import ffmpeg_exe
+from core.ffmpeg import ffmpeg_exe
 
 if TYPE_CHECKING:
     from google.auth.credentials import Credentials

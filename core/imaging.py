@@ -6,7 +6,7 @@ import io
 
 from PIL import Image, ImageFilter, UnidentifiedImageError
 
-from core.errors import RenderError
+from core.errors import InvalidRequest, RenderError
 
 # Pictures whose aspect ratio is within this factor of the frame's are cropped to fill it;
 # anything further off is shown whole over a blurred, enlarged copy of itself.
@@ -21,6 +21,18 @@ def open_picture(data: bytes) -> Image.Image:
     except (UnidentifiedImageError, OSError) as exc:
         raise RenderError("a scene picture could not be read") from exc
     return image.convert("RGB")
+
+
+def first_frame_jpeg(data: bytes, size: tuple[int, int]) -> bytes:
+    """A user's photo as the first frame of a video: fitted to `size`, as JPEG; a file that is
+    not a picture raises `InvalidRequest`."""
+    try:
+        image = open_picture(data)
+    except (RenderError, Image.DecompressionBombError):
+        raise InvalidRequest("that file is not a picture I can read; send a PNG or JPEG") from None
+    out = io.BytesIO()
+    fit(image, size).save(out, "JPEG", quality=92)
+    return out.getvalue()
 
 
 def fit(image: Image.Image, size: tuple[int, int]) -> Image.Image:

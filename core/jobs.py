@@ -14,7 +14,7 @@ from typing import Any
 import aiosqlite
 
 from core.errors import JobNotFound
-from core.models import JobId, StoryRequest
+from core.models import JobId, StoryRequest, VideoRequest
 
 
 class JobStatus(StrEnum):
@@ -47,6 +47,7 @@ class JobKind(StrEnum):
     """What a job makes."""
 
     STORY = "story"
+    VIDEO = "video"
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +67,7 @@ class Job:
     id: JobId
     kind: JobKind
     origin: Origin
-    request: StoryRequest
+    request: StoryRequest | VideoRequest
     status: JobStatus = JobStatus.PENDING
     percent: int = 0
     message: str = ""
@@ -79,6 +80,12 @@ class Job:
     metadata: dict[str, Any] = field(default_factory=dict)
     delivery: Delivery = Delivery.PENDING
     delivery_attempts: int = 0
+
+    @property
+    def subject(self) -> str:
+        """What the job is about: a story's theme, or a video's prompt."""
+        request = self.request
+        return request.theme if isinstance(request, StoryRequest) else request.prompt
 
 
 Migration = Callable[[aiosqlite.Connection], Awaitable[None]]
@@ -137,8 +144,12 @@ async def m001_jobs(db: aiosqlite.Connection) -> None:
     )
 
 
-# Jobs that pay for video clips: animated stories (and video jobs).
-_MAKES_CLIPS = "json_extract(request, '$.animate') = 1"
+# Jobs that pay for video clips: video jobs and animated stories.
+_MAKES_CLIPS = "(kind = 'video' OR json_extract(request, '$.animate') = 1)"
+_REQUESTS: dict[JobKind, type[StoryRequest] | type[VideoRequest]] = {
+    JobKind.STORY: StoryRequest,
+    JobKind.VIDEO: VideoRequest,
+}
 
 _UPDATABLE = {
     "status", "percent", "message", "error", "started_at", "completed_at", "outputs",
@@ -170,7 +181,7 @@ def _row_to_job(row: aiosqlite.Row) -> Job:
         id=JobId(row["id"]),
         kind=JobKind(row["kind"]),
         origin=Origin(row["platform"], row["user_id"], origin["chat_id"], origin["extra"]),
-        request=StoryRequest.model_validate_json(row["request"]),
+        request=_REQUESTS[JobKind(row["kind"])].model_validate_json(row["request"]),
         status=JobStatus(row["status"]),
         percent=row["percent"],
         message=row["message"],

@@ -15,6 +15,9 @@ JobId = NewType("JobId", str)
 
 MAX_SCENES = 10
 MAX_THEME_CHARS = 500
+MAX_VIDEO_PROMPT_CHARS = 1000
+MAX_VIDEOS = 4
+VIDEO_SECONDS = (4, 8)  # the range users may ask for; each model rounds to what it makes
 
 # Languages offered by name (prompts, autocomplete); any other code is passed on as it is.
 LANGUAGE_NAMES = {
@@ -126,6 +129,31 @@ class StoryRequest(BaseModel):
         return self.language.split("-", 1)[0]
 
 
+class VideoRequest(BaseModel):
+    """A `/video` job: a prompt (and optionally a first-frame picture, stored with the job)
+    becomes one or more short clips."""
+
+    model_config = ConfigDict(frozen=True)
+
+    prompt: Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_VIDEO_PROMPT_CHARS),
+    ]
+    aspect: Aspect = Aspect.LANDSCAPE
+    duration_s: int = Field(default=8, ge=VIDEO_SECONDS[0], le=VIDEO_SECONDS[1])
+    negative_prompt: str | None = Field(default=None, max_length=500)
+    people: bool = False
+    count: int = Field(default=1, ge=1, le=MAX_VIDEOS)
+    has_image: bool = False
+
+    @field_validator("aspect")
+    @classmethod
+    def _video_aspect(cls, value: Aspect) -> Aspect:
+        if value is Aspect.SQUARE:
+            raise ValueError("videos are 16:9 or 9:16")
+        return value
+
+
 @dataclass(frozen=True, slots=True)
 class Speech:
     """Narration audio: signed 16-bit little-endian mono PCM at `sample_rate`."""
@@ -175,6 +203,23 @@ class StoryVideo:
     notes: tuple[str, ...] = field(default=())
     subtitles: Path | None = None
     animated: int = 0  # scenes shown as clips rather than stills
+
+
+@dataclass(frozen=True, slots=True)
+class VideoClips:
+    """The finished product of one video job: one MP4 per generated video."""
+
+    videos: tuple[Path, ...]
+    thumbnail: Path
+    duration_s: float  # of the first video
+    width: int
+    height: int
+    prompt: str
+    notes: tuple[str, ...] = field(default=())
+
+
+# What a job makes.
+JobResult = StoryVideo | VideoClips
 
 
 def slugify(text: str, max_len: int = 48) -> str:

@@ -10,17 +10,25 @@ import asyncio
 import json
 import logging
 import os
-import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Protocol
 
 from core import audio, captions, imaging
+from core.clips import VideoJob, run_operation
 from core.config import ClipAudio, Settings
 from core.errors import ContentRejected, CoreError
-from core.models import ClipRequest, JobId, Speech, Story, StoryRequest, StoryVideo
+from core.models import (
+    ClipRequest,
+    JobId,
+    Speech,
+    Story,
+    StoryRequest,
+    StoryVideo,
+    VideoClips,
+    VideoRequest,
+)
 from core.progress import (
     ClipPhase,
     ProgressSink,
@@ -33,6 +41,7 @@ from core.progress import (
 )
 from core.providers import Providers
 from core.safety import check_theme
+from core.steps import JobFiles, MemorySteps, StepLog, write_atomic
 from core.video import Cut, Timeline, assemble, probe_clip
 
 log = logging.getLogger(__name__)
@@ -80,59 +89,13 @@ class PipelineLimits:
         )
 
 
-class StepLog(Protocol):
-    """Which steps of a job are finished (their checkpoint files are complete)."""
-
-    def done(self, step: str) -> bool:
-        """Whether `step` finished before."""
-        ...
-
-    async def mark(self, step: str) -> None:
-        """Record that `step` finished."""
-        ...
-
-
 @dataclass
-class MemorySteps:
-    """A StepLog kept in memory: enough for a one-off run."""
+class _Run(JobFiles):
+    """Everything one run of one story job carries through the stages."""
 
-    finished: set[str] = field(default_factory=set)
-
-    def done(self, step: str) -> bool:
-        """Whether `step` finished before."""
-        return step in self.finished
-
-    async def mark(self, step: str) -> None:
-        """Record that `step` finished."""
-        self.finished.add(step)
-
-
-@dataclass
-class _Run:
-    """Everything one run of one job carries through the stages."""
-
-    job_id: JobId
-    request: StoryRequest
-    workdir: Path
-    sink: ProgressSink
-    steps: StepLog
+    request: StoryRequest = field(kw_only=True)
+    sink: ProgressSink = field(kw_only=True)
     notes: list[str] = field(default_factory=list)
-
-    def path(self, name: str) -> Path:
-        return self.workdir / name
-
-    async def reuse(self, step: str, name: str) -> Path | None:
-        """The checkpoint file of a finished step, if it is still there."""
-        path = self.path(name)
-        exists = await asyncio.to_thread(path.exists)
-        return path if self.steps.done(step) and exists else None
-
-    async def save(self, step: str, name: str, data: bytes) -> Path:
-        """Write a checkpoint atomically, then record the step as finished."""
-        path = self.path(name)
-        await asyncio.to_thread(_write_atomic, path, data)
-        await self.steps.mark(step)
-        return path
 
 
 class _Progress:
@@ -169,6 +132,7 @@ class Pipeline:
         self._image_slots = asyncio.Semaphore(self.limits.image_concurrency)
         self._tts_slots = asyncio.Semaphore(self.limits.tts_concurrency)
         self._clip_slots = asyncio.Semaphore(self.limits.video_concurrency)
+        self.videos = VideoJob(providers.animator, self.limits.video_deadline_s)
 
     def writes(self, language: str) -> bool:
         """Whether the story writer can write `language` (front ends use the user's own)."""
@@ -196,7 +160,10 @@ class Pipeline:
 
         The caller (the job runner) emits the job's final event: success, failure or cancel.
         """
-        run = _Run(job_id, request, workdir, sink, steps if steps is not None else MemorySteps())
+        run = _Run(
+            job_id, workdir, steps if steps is not None else MemorySteps(),
+            request=request, sink=sink,
+        )  # fmt: skip
 
         async def waiting(provider: str, retry_in_s: float, reason: str) -> None:
             await sink(ProviderWaiting(job_id, provider, retry_in_s, reason))
@@ -213,6 +180,20 @@ class Pipeline:
         finally:
             set_waiting_reporter(None)
         return replace(result, notes=tuple(sorted(run.notes)))
+
+    async def make_video(
+        self,
+        job_id: JobId,
+        request: VideoRequest,
+        workdir: Path,
+        sink: ProgressSink,
+        steps: StepLog | None = None,
+    ) -> VideoClips:
+        """Run a video job (a prompt to clips); raises `CoreError` on failure."""
+        await asyncio.to_thread(workdir.mkdir, parents=True, exist_ok=True)
+        files = JobFiles(job_id, workdir, steps if steps is not None else MemorySteps())
+        async with self._clip_slots:
+            return await self.videos.run(job_id, request, files, sink)
 
     async def _story(self, run: _Run) -> Story:
         await run.sink(StageStarted(run.job_id, Stage.STORY, 1, 0))
@@ -376,7 +357,7 @@ class Pipeline:
         if outcome is not None:
             saved = json.loads(await asyncio.to_thread(outcome.read_text))
             return (clip_path if saved["animated"] else None), str(saved["reason"])
-        scene = story.scenes[index]
+        scene, count = story.scenes[index], len(story.scenes)
         request = ClipRequest(
             prompt=f"{story.style.prompt}. {scene.image_prompt}. {_CLIP_DIRECTION}",
             aspect=run.request.aspect,
@@ -385,23 +366,18 @@ class Pipeline:
             negative_prompt=self.limits.negative_prompt,
         )
         reason = ""
+
+        async def report(phase: ClipPhase, elapsed: float) -> None:
+            percent = progress.animation_percent()
+            await run.sink(SceneAnimating(run.job_id, index + 1, count, phase, elapsed, percent))
+
         try:
             async with self._clip_slots:
-                operation, started = await self._operation(run, index, request)
-
-                async def status(phase: ClipPhase) -> None:
-                    elapsed = time.time() - started
-                    await run.sink(
-                        SceneAnimating(
-                            run.job_id, index + 1, len(story.scenes), phase, elapsed,
-                            progress.animation_percent(),
-                        )
-                    )  # fmt: skip
-
-                remaining = self.limits.video_deadline_s - (time.time() - started)
-                async with asyncio.timeout(max(remaining, 0.0)):
-                    videos = await animator.wait(operation, request, status)
-            await asyncio.to_thread(_write_atomic, clip_path, videos[0])
+                videos = await run_operation(
+                    animator, run, stem, request,
+                    deadline_s=self.limits.video_deadline_s, report=report,
+                )  # fmt: skip
+            await asyncio.to_thread(write_atomic, clip_path, videos[0])
         except TimeoutError:
             reason = f"no clip within {self.limits.video_deadline_s:g} s"
         except CoreError as exc:
@@ -411,21 +387,6 @@ class Pipeline:
         record = {"animated": not reason, "reason": reason, "animator": animator.name}
         await run.save(f"clip:{index + 1}", f"{stem}.clip.json", json.dumps(record).encode())
         return (None if reason else clip_path), reason
-
-    async def _operation(self, run: _Run, index: int, request: ClipRequest) -> tuple[str, float]:
-        """The scene's operation name and start time: the checkpointed one, or a new one
-        checkpointed the moment it exists."""
-        assert self.providers.animator is not None
-        step, name = f"operation:{index + 1}", f"scene_{index + 1:02d}.operation.json"
-        saved = await run.reuse(step, name)
-        if saved is not None:
-            record = json.loads(await asyncio.to_thread(saved.read_text))
-            log.info("scene %d: resuming operation %s", index + 1, record["name"])
-            return str(record["name"]), float(record["started"])
-        operation = await self.providers.animator.start(request)
-        started = time.time()
-        await run.save(step, name, json.dumps({"name": operation, "started": started}).encode())
-        return operation, started
 
     async def _assemble(
         self,
@@ -524,12 +485,6 @@ def save_fitted(data: bytes, size: tuple[int, int], path: Path) -> Path:
     imaging.fit(imaging.open_picture(data), size).save(partial, "PNG", compress_level=1)
     os.replace(partial, path)
     return path
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    partial = path.with_name(f".{path.name}.partial")
-    partial.write_bytes(data)
-    os.replace(partial, path)
 
 
 def _write_thumbnail(picture: Path, out: Path) -> None:

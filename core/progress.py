@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
-from core.models import JobId, StoryVideo
+from core.models import JobId, JobResult
 
 
 class Stage(StrEnum):
@@ -19,6 +19,7 @@ class Stage(StrEnum):
     PICTURES = "pictures"
     NARRATION = "narration"
     ANIMATION = "animation"
+    VIDEO = "video"  # a video job's clips
     ASSEMBLY = "assembly"
     DELIVERY = "delivery"
 
@@ -87,7 +88,7 @@ class JobSucceeded:
     """The video exists."""
 
     job_id: JobId
-    result: StoryVideo
+    result: JobResult
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,11 +15,22 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from core import imaging
+from core.clips import INPUT_PICTURE
 from core.config import Settings
 from core.errors import CoreError, InvalidRequest, ProviderUnavailable
 from core.housekeeping import sweep
 from core.jobs import Delivery, Job, JobKind, JobStatus, JobStore, Origin
-from core.models import JobId, Story, StoryRequest, StoryVideo
+from core.models import (
+    MAX_VIDEOS,
+    JobId,
+    JobResult,
+    Story,
+    StoryRequest,
+    StoryVideo,
+    VideoClips,
+    VideoRequest,
+)
 from core.pipeline import Pipeline
 from core.progress import (
     ClipPhase,
@@ -35,10 +46,12 @@ from core.progress import (
     StageProgressed,
     StageStarted,
 )
+from core.steps import write_atomic
 
 log = logging.getLogger(__name__)
 
-DeliveryHandler = Callable[[Job, StoryVideo], Awaitable[None]]
+DeliveryHandler = Callable[[Job, JobResult], Awaitable[None]]
+FinishHook = Callable[[Job], Awaitable[None]]
 
 # Front ends whose output is the stored file itself: delivered as soon as it exists.
 LOCAL_PLATFORMS = frozenset({"cli", "http"})
@@ -46,13 +59,17 @@ _UNFINISHED = (
     JobStatus.PENDING, JobStatus.PROCESSING, JobStatus.GENERATING, JobStatus.DOWNLOADING,
 )  # fmt: skip
 _TERMINAL = (JobSucceeded, JobFailed, JobCancelled)
-_KEEP_AFTER_SUCCESS = {"story.mp4", "story.jpg", "story.json", "story.srt"}
+_KEEP_AFTER_SUCCESS = {
+    "story.mp4", "story.jpg", "story.json", "story.srt", "video.jpg",
+    *(f"video_{n}.mp4" for n in range(1, MAX_VIDEOS + 1)),
+}  # fmt: skip
 _STAGE_STATUS = {
     Stage.QUEUED: JobStatus.PENDING,
     Stage.STORY: JobStatus.PROCESSING,
     Stage.PICTURES: JobStatus.GENERATING,
     Stage.NARRATION: JobStatus.GENERATING,
     Stage.ANIMATION: JobStatus.GENERATING,
+    Stage.VIDEO: JobStatus.GENERATING,
     Stage.ASSEMBLY: JobStatus.GENERATING,
     Stage.DELIVERY: JobStatus.COMPLETED,
 }
@@ -138,6 +155,7 @@ class JobRunner:
         )
         self._last_event: dict[JobId, ProgressEvent] = {}
         self._handlers: dict[str, DeliveryHandler] = {}
+        self._finish_hooks: list[FinishHook] = []
         self._background: set[asyncio.Task[None]] = set()
         self._workers: list[asyncio.Task[None]] = []
         self._stopping = False
@@ -181,6 +199,17 @@ class JobRunner:
                 Delivery.PENDING, Delivery.DELIVERING,
             ):  # fmt: skip
                 self._spawn(self._deliver(job, _result_of(job)))
+
+    def on_finished(self, hook: FinishHook) -> None:
+        """Call `hook` (in the background) with every job that completes, fails or is
+        cancelled from now on, e.g. to send a webhook; its errors are logged, never raised."""
+        self._finish_hooks.append(hook)
+
+    async def _finished(self, job_id: JobId) -> None:
+        if self._finish_hooks:
+            job = await self.store.get(job_id)
+            for hook in self._finish_hooks:
+                self._spawn(_guarded(hook, job))
 
     async def resume(self, job_id: JobId) -> Job:
         """Queue an interrupted job again (a CLI job after Ctrl-C); it skips finished steps."""
@@ -233,13 +262,51 @@ class JobRunner:
         """Check limits and the request, store the job, queue it; returns at once."""
         await self._check_limits(origin, makes_clips=request.animate)
         self.pipeline.validate(request)
+        return await self._enqueue(JobKind.STORY, request, origin, keep_files=keep_files)
+
+    async def submit_video(
+        self,
+        request: VideoRequest,
+        origin: Origin,
+        *,
+        image: bytes | None = None,
+        keep_files: bool = False,
+    ) -> Job:
+        """A video job: `image` (PNG or JPEG) is its first frame, stored with the job."""
+        await self._check_limits(origin, makes_clips=True)
+        self.pipeline.videos.validate(request)
+        if image is not None:
+            image = await asyncio.to_thread(imaging.first_frame_jpeg, image, request.aspect.size)
+            request = request.model_copy(update={"has_image": True})
+
+        async def store_picture(job_id: JobId) -> None:
+            if image is not None:
+                workdir = self.workdir(job_id)
+                await asyncio.to_thread(workdir.mkdir, parents=True, exist_ok=True)
+                await asyncio.to_thread(write_atomic, workdir / INPUT_PICTURE, image)
+
+        return await self._enqueue(
+            JobKind.VIDEO, request, origin, keep_files=keep_files, before_queue=store_picture
+        )
+
+    async def _enqueue(
+        self,
+        kind: JobKind,
+        request: StoryRequest | VideoRequest,
+        origin: Origin,
+        *,
+        keep_files: bool,
+        before_queue: Callable[[JobId], Awaitable[None]] | None = None,
+    ) -> Job:
         job = Job(
             id=JobId(uuid.uuid4().hex[:10]),
-            kind=JobKind.STORY,
+            kind=kind,
             origin=origin,
             request=request,
             metadata={"keep_files": keep_files},
         )
+        if before_queue is not None:
+            await before_queue(job.id)
         await self.store.create(job)
         async with self._has_work:
             self._queue.append(job.id)
@@ -405,13 +472,16 @@ class JobRunner:
 
     async def _run_with_retries(
         self, job: Job, sink: ProgressSink, steps: _StoreSteps
-    ) -> StoryVideo:
-        """Re-run the pipeline after a transient failure; checkpoints skip finished steps."""
+    ) -> JobResult:
+        """Re-run the job after a transient failure; checkpoints skip finished steps."""
+        workdir = self.workdir(job.id)
         for attempt in range(self.limits.step_retries + 1):
             try:
-                return await self.pipeline.run(
-                    job.id, job.request, self.workdir(job.id), sink, steps
-                )
+                if isinstance(job.request, VideoRequest):
+                    return await self.pipeline.make_video(
+                        job.id, job.request, workdir, sink, steps
+                    )
+                return await self.pipeline.run(job.id, job.request, workdir, sink, steps)
             except ProviderUnavailable as exc:
                 if attempt == self.limits.step_retries:
                     raise
@@ -485,34 +555,42 @@ class JobRunner:
     # ------------------------------------------------------------------ endings
 
     async def _finish_completed(
-        self, job: Job, result: StoryVideo, stage_times: dict[str, float]
+        self, job: Job, result: JobResult, stage_times: dict[str, float]
     ) -> None:
         if not job.metadata.get("keep_files"):
             await asyncio.to_thread(_remove_work_files, self.workdir(job.id))
-        size = (await asyncio.to_thread(result.video.stat)).st_size
+        outputs = _outputs(result)
+        sizes = [(await asyncio.to_thread(path.stat)).st_size for path in outputs[:-1]]
         metadata: dict[str, Any] = {
             **job.metadata,
             "providers": self.pipeline.providers.label,
             "models": self.pipeline.providers.models,
             "stage_s": stage_times,
-            "file_size": size,
+            "file_size": sizes[0],
+            "file_sizes": sizes,
             "duration_s": round(result.duration_s, 3),
             "width": result.width,
             "height": result.height,
-            "title": result.story.title,
-            "prompt": job.request.theme,
             "notes": list(result.notes),
-            "animated": result.animated,
-            "scene_starts_s": list(result.scene_starts_s),
-            "story": result.story.model_dump(mode="json"),
         }
+        if isinstance(result, StoryVideo):
+            metadata |= {
+                "title": result.story.title,
+                "prompt": result.story.theme,
+                "animated": result.animated,
+                "scene_starts_s": list(result.scene_starts_s),
+                "story": result.story.model_dump(mode="json"),
+            }
+        else:
+            metadata["prompt"] = result.prompt
         local = job.origin.platform in LOCAL_PLATFORMS  # the stored file is the delivery
         await self.store.update(
             job.id, status=JobStatus.COMPLETED, percent=100, message="done", error=None,
-            completed_at=datetime.now(UTC), outputs=(result.video, result.thumbnail),
+            completed_at=datetime.now(UTC), outputs=outputs,
             metadata=metadata, delivery=Delivery.DELIVERED if local else Delivery.PENDING,
         )  # fmt: skip
         await self._publish(JobSucceeded(job.id, result))
+        await self._finished(job.id)
         if not local:
             self._spawn(self._deliver(await self.store.get(job.id), result))
 
@@ -524,6 +602,7 @@ class JobRunner:
             completed_at=datetime.now(UTC),
         )  # fmt: skip
         await self._publish(JobFailed(job_id, reason))
+        await self._finished(job_id)
 
     async def _finish_cancelled(self, job_id: JobId) -> None:
         await asyncio.to_thread(shutil.rmtree, self.workdir(job_id), True)
@@ -533,8 +612,9 @@ class JobRunner:
             completed_at=datetime.now(UTC),
         )  # fmt: skip
         await self._publish(JobCancelled(job_id))
+        await self._finished(job_id)
 
-    async def _deliver(self, job: Job, result: StoryVideo) -> None:
+    async def _deliver(self, job: Job, result: JobResult) -> None:
         """Hand the output to its front end: at least once, a bounded number of tries in all.
 
         `delivering` is recorded before each upload and `delivered` right after the platform
@@ -563,12 +643,36 @@ class JobRunner:
         log.error("job %s: delivery failed after %d attempts; giving up", job.id, attempts)
 
 
-def _result_of(job: Job) -> StoryVideo:
+async def _guarded(hook: FinishHook, job: Job) -> None:
+    try:
+        await hook(job)
+    except Exception:  # a listener's failure must not touch the runner; logged
+        log.exception("job %s: a finish hook failed", job.id)
+
+
+def _outputs(result: JobResult) -> tuple[Path, ...]:
+    """The files a job keeps, the thumbnail last."""
+    if isinstance(result, StoryVideo):
+        return (result.video, result.thumbnail)
+    return (*result.videos, result.thumbnail)
+
+
+def _result_of(job: Job) -> JobResult:
     """Rebuild a finished job's result from the store (for late subscribers)."""
     meta = job.metadata
-    video, thumbnail = job.outputs[0], job.outputs[1]
+    *videos, thumbnail = job.outputs
+    if job.kind is JobKind.VIDEO:
+        return VideoClips(
+            videos=tuple(videos),
+            thumbnail=thumbnail,
+            duration_s=float(meta["duration_s"]),
+            width=int(meta["width"]),
+            height=int(meta["height"]),
+            prompt=str(meta["prompt"]),
+            notes=tuple(meta.get("notes", ())),
+        )
     return StoryVideo(
-        video=video,
+        video=videos[0],
         thumbnail=thumbnail,
         duration_s=float(meta["duration_s"]),
         width=int(meta["width"]),

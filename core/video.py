@@ -10,10 +10,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import imageio_ffmpeg
-
 from core.audio import SAMPLE_RATE
 from core.errors import RenderError
+from core.ffmpeg import ffmpeg_exe, ffmpeg_report, run_ffmpeg
 
 log = logging.getLogger(__name__)
 
@@ -47,11 +46,6 @@ class Timeline:
             starts.append(frame / self.fps)
             frame += count
         return tuple(starts)
-
-
-def ffmpeg_exe() -> str:
-    """The ffmpeg binary shipped by imageio-ffmpeg (no system ffmpeg needed)."""
-    return str(imageio_ffmpeg.get_ffmpeg_exe())
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,7 +159,7 @@ _MIN_CLIP_S = 0.1  # a picture file reads as a one-frame video (0.04 s): not a c
 async def probe_clip(path: Path) -> Clip:
     """Read a clip's length and whether it has sound from `ffmpeg -i`'s report; a file that
     is not a readable video raises `RenderError`."""
-    _, report = await _ffmpeg(
+    _, report = await ffmpeg_report(
         [ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(path)]  # no output: report only
     )
     streams = [line for line in report.splitlines() if line.lstrip().startswith("Stream #")]
@@ -344,29 +338,6 @@ def build_join_args(
     ]  # fmt: skip
 
 
-async def run_ffmpeg(args: list[str]) -> None:
-    """Run ffmpeg without blocking the event loop; a failure becomes `RenderError`."""
-    returncode, report = await _ffmpeg(args)
-    if returncode != 0:
-        log.error("ffmpeg failed (%s): %s", returncode, report[-2000:])
-        raise RenderError("the video could not be assembled")
-
-
-async def _ffmpeg(args: list[str]) -> tuple[int, str]:
-    """Run ffmpeg; its exit code and what it wrote to stderr."""
-    process = await asyncio.create_subprocess_exec(
-        *args, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    try:
-        _, stderr = await process.communicate()
-    except asyncio.CancelledError:
-        process.kill()
-        await process.wait()
-        raise
-    return process.returncode or 0, stderr.decode(errors="replace")
-
-
 async def assemble(
     pictures: Sequence[Path],
     captions: Sequence[Path | None],
@@ -408,48 +379,3 @@ async def assemble(
     for leftover in (*segments, listing):
         await asyncio.to_thread(leftover.unlink, True)
     return out
-
-
-async def shrink_to_fit(
-    video: Path, out: Path, *, limit_bytes: int, duration_s: float, size: tuple[int, int]
-) -> Path:
-    """Re-encode `video` to at most `limit_bytes`: lower bitrate first, then lower resolution.
-
-    Shared by the chat front ends for their upload limits; raises `RenderError` if even the
-    smallest rendition does not fit. The result stays chat-playable (H.264 yuv420p, AAC,
-    faststart).
-    """
-    if await _size(video) <= limit_bytes:
-        return video
-    audio_bps = 48_000
-    budget_bps = limit_bytes * 8 * 0.92 / max(duration_s, 0.1)  # 8 % for the container
-    width, height = size
-    for scale, share in ((1.0, 1.0), (1.0, 0.8), (0.75, 0.8), (0.5, 0.8), (0.5, 0.6)):
-        video_bps = int((budget_bps - audio_bps) * share)
-        if video_bps < 50_000:
-            break
-        w, h = _even(width * scale), _even(height * scale)
-        args = [
-            ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
-            "-i", str(video), "-vf", f"scale={w}:{h},format=yuv420p",
-            "-c:v", "libx264", "-preset", "veryfast", "-b:v", str(video_bps),
-            "-maxrate", str(video_bps), "-bufsize", str(video_bps * 2),
-            "-c:a", "aac", "-b:a", str(audio_bps), "-ac", "1",
-            "-movflags", "+faststart", str(out),
-        ]  # fmt: skip
-        await run_ffmpeg(args)
-        if (shrunk := await _size(out)) <= limit_bytes:
-            log.info("shrunk %s to %d bytes at %dx%d", video.name, shrunk, w, h)
-            return out
-    raise RenderError(
-        f"the video is too large to send here, even at a lower quality "
-        f"(the limit is {limit_bytes / 1e6:.0f} MB)"
-    )
-
-
-async def _size(path: Path) -> int:
-    return await asyncio.to_thread(os.path.getsize, path)
-
-
-def _even(value: float) -> int:
-    return max(2, int(value) // 2 * 2)

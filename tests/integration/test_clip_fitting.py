@@ -16,9 +16,10 @@ from PIL import Image, ImageDraw
 
 from core import audio
 from core.errors import RenderError
+from core.ffmpeg import ffmpeg_exe
 from core.models import Speech
 from core.providers.offline.motion import OFFLINE_CLIP_S, render_clip
-from core.video import Clip, Cut, Timeline, assemble, ffmpeg_exe, probe_clip
+from core.video import Clip, Cut, Timeline, assemble, probe_clip
 from tests.probe import Probe, probe, top_level_boxes
 
 pytestmark = pytest.mark.slow

@@ -5,12 +5,13 @@ import pytest
 
 from core.errors import ContentRejected, ProviderUnavailable, ThemeRejected
 from core.models import JobId, StoryRequest
-from core.pipeline import MemorySteps, Pipeline, PipelineLimits
+from core.pipeline import Pipeline, PipelineLimits
 from core.progress import (
     Stage,
     StageProgressed,
     StageStarted,
 )  # fmt: skip
+from core.steps import MemorySteps
 from tests.fakes import (
     FakeIllustrator,
     FakeNarrator,

@@ -199,8 +199,9 @@ async def test_shrink_to_fit_meets_the_limit(tmp_path: Path) -> None:
     from PIL import Image
 
     from core.audio import to_wav
+    from core.ffmpeg import shrink_to_fit
     from core.models import Speech
-    from core.video import assemble, shrink_to_fit
+    from core.video import assemble
     from tests.probe import probe
 
     rng = np.random.default_rng(3)

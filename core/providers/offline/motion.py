@@ -9,35 +9,42 @@ import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from core.errors import InvalidRequest
+from core.ffmpeg import ffmpeg_exe, run_ffmpeg
 from core.imaging import fit, open_picture
-from core.models import ClipRequest
+from core.models import ClipRequest, Scene, Style
 from core.progress import ClipPhase
-from core.video import ffmpeg_exe, run_ffmpeg
+from core.providers.offline.art import render_png
 
 # Shorter than any narrated scene on purpose: the video assembly slows and holds it.
 OFFLINE_CLIP_S = 3.0
 
 
-def _camera(size: tuple[int, int], frames: int, fps: int) -> str:
-    """A smooth push-in with a sideways drift and a slight rise, eased in and out."""
+def _camera(size: tuple[int, int], frames: int, fps: int, variant: int = 0) -> str:
+    """A smooth push-in with a sideways drift (rightwards, or leftwards for odd `variant`s)
+    and a slight rise, eased in and out."""
     width, height = size
     progress = f"(on/{max(frames - 1, 1)})"
     # Half linear, half smoothstep: the camera eases in and out, unlike a Ken Burns ramp, but
     # never stops, since a near-still crop steps by whole pixels and would stall, then jump.
     ease = f"(0.5*{progress}+0.5*(3*pow({progress},2)-2*pow({progress},3)))"
+    pan = f"0.75-0.5*{ease}" if variant % 2 else f"0.25+0.5*{ease}"
     return (
         # 1.5x first: the crop then moves in steps of 2/3 output pixel, so motion does not jitter.
         f"format=yuv420p,scale={width * 3 // 2}:{height * 3 // 2}:flags=bicubic,"
         f"zoompan=z='1.04+0.16*{ease}'"
-        f":x='(iw-iw/zoom)*(0.25+0.5*{ease})'"
+        f":x='(iw-iw/zoom)*({pan})'"
         f":y='(ih-ih/zoom)*(0.6-0.2*{ease})'"
         f":d={frames}:s={width}x{height}:fps={fps},setsar=1"
     )
 
 
 async def render_clip(
-    picture: bytes, size: tuple[int, int], *, duration_s: float = OFFLINE_CLIP_S, fps: int = 24
+    picture: bytes,
+    size: tuple[int, int],
+    *,
+    duration_s: float = OFFLINE_CLIP_S,
+    fps: int = 24,
+    variant: int = 0,
 ) -> bytes:
     """An H.264 MP4 (yuv420p, no sound, +faststart) of `picture` (PNG or JPEG, any size)
     fitted to `size` (even sides) with a gentle camera move, `duration_s` long."""
@@ -52,7 +59,7 @@ async def render_clip(
                 ffmpeg_exe(),
                 "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
                 "-i", str(still),  # one frame, decoded once; zoompan makes the rest
-                "-vf", _camera(size, frames, fps),
+                "-vf", _camera(size, frames, fps, variant),
                 "-an", "-c:v", "libx264", "-preset", "superfast", "-crf", "23",
                 "-profile:v", "high", "-pix_fmt", "yuv420p",
                 "-r", str(fps), "-frames:v", str(frames), "-movflags", "+faststart",
@@ -77,8 +84,6 @@ class OfflineAnimator:
 
     async def start(self, request: ClipRequest) -> str:
         """Nothing remote to start: a local name."""
-        if request.image is None:
-            raise InvalidRequest("offline animation needs a picture to start from")
         return f"offline/{uuid.uuid4().hex[:12]}"
 
     async def wait(
@@ -87,11 +92,18 @@ class OfflineAnimator:
         request: ClipRequest,
         status: Callable[[ClipPhase], Awaitable[None]],
     ) -> list[bytes]:
-        """Render the clips (one per requested video) from the picture."""
-        if request.image is None:
-            raise InvalidRequest("offline animation needs a picture to start from")
+        """Render the clips (one per requested video, each with its own camera move) from
+        the picture, or from an offline drawing of the prompt."""
         await status(ClipPhase.GENERATING)
-        clips = [await render_clip(request.image, request.aspect.size)]
-        clips += clips * (request.count - 1)
+        picture = request.image
+        if picture is None:
+            text = request.prompt
+            scene = Scene(image_prompt=text[:800], narration=text[:400],
+                          character_description=text[:800])  # fmt: skip
+            picture = await asyncio.to_thread(render_png, scene, Style.STORYBOOK, (1280, 720))
+        clips = [
+            await render_clip(picture, request.aspect.size, variant=n)
+            for n in range(request.count)
+        ]
         await status(ClipPhase.DOWNLOADING)
         return clips
