@@ -23,13 +23,18 @@ def open_picture(data: bytes) -> Image.Image:
     return image.convert("RGB")
 
 
-def first_frame_jpeg(data: bytes, size: tuple[int, int]) -> bytes:
-    """A user's photo as the first frame of a video: fitted to `size`, as JPEG; a file that is
-    not a picture raises `InvalidRequest`."""
+def first_frame(data: bytes, size: tuple[int, int]) -> bytes:
+    """A user's photo as the first frame of a video: kept as it is when it is a PNG or JPEG of
+    the video's shape, else fitted to `size` as JPEG; a file that is not a picture raises
+    `InvalidRequest`."""
     try:
+        with Image.open(io.BytesIO(data)) as probe:
+            kind, width, height = probe.format, probe.width, probe.height
         image = open_picture(data)
-    except (RenderError, Image.DecompressionBombError):
+    except (RenderError, OSError, Image.DecompressionBombError):
         raise InvalidRequest("that file is not a picture I can read; send a PNG or JPEG") from None
+    if kind in ("PNG", "JPEG") and abs(width / height - size[0] / size[1]) < 0.01:
+        return data
     out = io.BytesIO()
     fit(image, size).save(out, "JPEG", quality=92)
     return out.getvalue()

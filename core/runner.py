@@ -276,7 +276,7 @@ class JobRunner:
         await self._check_limits(origin, makes_clips=True)
         self.pipeline.videos.validate(request)
         if image is not None:
-            image = await asyncio.to_thread(imaging.first_frame_jpeg, image, request.aspect.size)
+            image = await asyncio.to_thread(imaging.first_frame, image, request.aspect.size)
             request = request.model_copy(update={"has_image": True})
 
         async def store_picture(job_id: JobId) -> None:
