@@ -47,21 +47,28 @@ async def ffmpeg_report(args: list[str]) -> tuple[int, str]:
 
 
 async def remux_for_chat(data: bytes, out: Path) -> Path:
-    """Store a fetched MP4 so chat apps play it inline: `moov` first (`+faststart`), streams
-    copied; a clip that is not H.264 is re-encoded (H.264 yuv420p, AAC). Atomic."""
+    """Store a fetched MP4 so chat apps play it inline as a video: `moov` first
+    (`+faststart`), H.264 copied (anything else re-encoded to H.264 yuv420p), and an AAC track
+    (silent if the clip has none: some apps show a soundless MP4 as a GIF). Atomic."""
     partial = out.with_name(f".{out.name}.partial.mp4")
     with tempfile.TemporaryDirectory(prefix="storybot-remux-") as tmp:
         source = Path(tmp) / "source.mp4"
         await asyncio.to_thread(source.write_bytes, data)
-        head = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
-                "-i", str(source)]  # fmt: skip
         _, report = await ffmpeg_report([ffmpeg_exe(), "-hide_banner", "-i", str(source)])
-        if "Video: h264" in report:
-            codecs = ["-c", "copy"]
+        inputs = ["-i", str(source)]
+        if ": Audio:" in report:
+            maps = ["-map", "0:v:0", "-map", "0:a:0", "-c:a", "copy"]
         else:
-            codecs = ["-c:v", "libx264", "-preset", "veryfast", "-crf", "20",
-                      "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "128k"]  # fmt: skip
-        await run_ffmpeg([*head, *codecs, "-movflags", "+faststart", str(partial)])
+            inputs += ["-f", "lavfi", "-i", "anullsrc=r=24000:cl=mono"]
+            maps = ["-map", "0:v:0", "-map", "1:a", "-c:a", "aac", "-b:a", "32k", "-shortest"]
+        if "Video: h264" in report:
+            video = ["-c:v", "copy"]
+        else:
+            video = ["-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p"]
+        await run_ffmpeg([
+            ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y", *inputs,
+            *maps, *video, "-movflags", "+faststart", str(partial),
+        ])  # fmt: skip
     await asyncio.to_thread(os.replace, partial, out)
     return out
 
