@@ -161,6 +161,42 @@ async def test_animated_stories_have_their_own_daily_limit(
             await runner.submit(animated, user(3))
 
 
+async def test_video_jobs_run_on_the_same_runner_and_share_the_clip_limit(
+    store: JobStore, tmp_path: Path
+) -> None:
+    """A video job (offline animator) keeps one MP4 per video and a thumbnail, is rebuilt for
+    late subscribers, and counts toward the same daily limit as animated stories."""
+    from core.models import VideoClips, VideoRequest
+    from core.providers.offline import OfflineAnimator
+
+    providers = fake_providers()
+    providers.animator = OfflineAnimator()
+    async with runner_for(
+        store, tmp_path, providers, user_jobs_in_flight=5, animated_per_day=2
+    ) as runner:
+        request = VideoRequest(prompt="a fox in the snow", aspect="9:16", count=2)
+        job = await runner.submit_video(request, user(1))
+        events = await collect(runner, job)
+        result = events[-1].result  # type: ignore[union-attr]
+        assert isinstance(result, VideoClips)
+        assert [p.name for p in result.videos] == ["video_1.mp4", "video_2.mp4"]
+        assert (result.width, result.height) == (720, 1280)
+        late = [e async for e in runner.subscribe(job.id)]
+        assert late[-1].result == result  # type: ignore[union-attr]
+        await collect(
+            runner, await runner.submit(REQUEST.model_copy(update={"animate": True}), user(1))
+        )
+        with pytest.raises(LimitReached, match="2 animated videos in the last 24 hours"):
+            await runner.submit_video(request, user(1))
+    done = await store.get(job.id)
+    assert done.kind.value == "video"
+    assert done.subject == "a fox in the snow"
+    assert len(done.metadata["file_sizes"]) == 2
+    assert sorted(p.name for p in (tmp_path / "jobs" / job.id).iterdir()) == [
+        "video.jpg", "video_1.mp4", "video_2.mp4",
+    ]  # fmt: skip
+
+
 async def test_cancel_while_queued(store: JobStore, tmp_path: Path) -> None:
     """A queued job leaves the queue: never runs, never delivered, status cancelled."""
     gate = asyncio.Event()
