@@ -187,6 +187,7 @@ class ClipRequest:
     negative_prompt: str | None = None
     people: bool = False
     count: int = 1
+    sound: bool = True  # ask for the clip's own sound (costs more where the model makes it)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,5 @@
-"""Pipeline: story → pictures and narration (concurrently) → assembly; orchestration only.
+"""Pipeline: story → pictures and narration (concurrently) → clips, when animated → assembly;
+and video jobs (core/clips.py). Orchestration only.
 
 Every finished step leaves a checkpoint file in the job's folder and is recorded in a `StepLog`,
 so a re-run of the same job (a runner retry, a restart) skips what is already done.
@@ -7,11 +8,12 @@ so a re-run of the same job (a runner retry, a restart) skips what is already do
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -164,12 +166,7 @@ class Pipeline:
             job_id, workdir, steps if steps is not None else MemorySteps(),
             request=request, sink=sink,
         )  # fmt: skip
-
-        async def waiting(provider: str, retry_in_s: float, reason: str) -> None:
-            await sink(ProviderWaiting(job_id, provider, retry_in_s, reason))
-
-        set_waiting_reporter(waiting)
-        try:
+        with _waits_reported(job_id, sink):
             self.validate(request)
             await asyncio.to_thread(workdir.mkdir, parents=True, exist_ok=True)
             story = await self._story(run)
@@ -177,8 +174,6 @@ class Pipeline:
             pictures, speeches = await self._media(run, story, progress)
             clips = await self._animate(run, story, pictures, speeches, progress)
             result = await self._assemble(run, story, pictures, speeches, clips)
-        finally:
-            set_waiting_reporter(None)
         return replace(result, notes=tuple(sorted(run.notes)))
 
     async def make_video(
@@ -192,8 +187,9 @@ class Pipeline:
         """Run a video job (a prompt to clips); raises `CoreError` on failure."""
         await asyncio.to_thread(workdir.mkdir, parents=True, exist_ok=True)
         files = JobFiles(job_id, workdir, steps if steps is not None else MemorySteps())
-        async with self._clip_slots:
-            return await self.videos.run(job_id, request, files, sink)
+        with _waits_reported(job_id, sink):
+            async with self._clip_slots:
+                return await self.videos.run(job_id, request, files, sink)
 
     async def _story(self, run: _Run) -> Story:
         await run.sink(StageStarted(run.job_id, Stage.STORY, 1, 0))
@@ -364,6 +360,7 @@ class Pipeline:
             duration_s=speech.duration_s + self.limits.scene_pause_s,
             image=await asyncio.to_thread(picture.read_bytes),
             negative_prompt=self.limits.negative_prompt,
+            sound=self.limits.clip_audio,  # dropped anyway unless it is mixed in
         )
         reason = ""
 
@@ -470,6 +467,20 @@ def _save_caption(text: str, size: tuple[int, int], path: Path) -> Path | None:
         return None
     overlay.save(path, "PNG", compress_level=1)
     return path
+
+
+@contextlib.contextmanager
+def _waits_reported(job_id: JobId, sink: ProgressSink) -> Iterator[None]:
+    """Within: a provider's retry loop tells the job's sink why nothing moves."""
+
+    async def waiting(provider: str, retry_in_s: float, reason: str) -> None:
+        await sink(ProviderWaiting(job_id, provider, retry_in_s, reason))
+
+    set_waiting_reporter(waiting)
+    try:
+        yield
+    finally:
+        set_waiting_reporter(None)
 
 
 def _first_leaf(group: BaseExceptionGroup[BaseException]) -> BaseException:

@@ -66,6 +66,8 @@ class VeoAnimator:
             aspect_ratio=_CLIP_ASPECT[request.aspect],
             negative_prompt=request.negative_prompt,
             person_generation="allow_adult" if request.people else "dont_allow",
+            # Veo 3 models make sound and ask whether to; Veo 2 has no such parameter.
+            generate_audio=None if self.model.startswith("veo-2") else request.sound,
         )
         operation = await self.backend.call(
             self.model,

@@ -114,6 +114,7 @@ async def test_veo_operation_polled_until_done_animates_every_scene(
         assert params["negativePrompt"] == "blurry, low quality, text, subtitles, watermark"
         assert params["personGeneration"] == "dont_allow"
         assert params["sampleCount"] == 1
+        assert params["generateAudio"] is False  # its sound would be dropped: not paid for
     # Narrations of 2, 3 and 5 s plus the pause: Veo's 4, 4 and 6 s.
     assert sorted(int(c.parameters["durationSeconds"]) for c in starts) == [4, 4, 6]
     phases = [e.phase for e in sink.events if isinstance(e, SceneAnimating)]

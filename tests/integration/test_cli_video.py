@@ -62,6 +62,7 @@ async def test_text_to_video_with_veo(fake: FakeGemini, tmp_path: Path) -> None:
     assert start.prompt == "a kitten chasing a leaf"
     assert (params["aspectRatio"], params["durationSeconds"]) == ("9:16", 6)
     assert (params["negativePrompt"], params["personGeneration"]) == ("rain", "dont_allow")
+    assert params["generateAudio"] is True
     assert not start.instance.get("image")  # text only
     (operation,) = fake.operations.values()
     assert operation.polls == 3
