@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import functools
 import logging
 from typing import Any
 
@@ -128,7 +129,8 @@ class InteractionsAnimator:
         return wanted_s
 
     async def start(self, request: ClipRequest) -> str:
-        """Create the background interaction; returns its id."""
+        """Create one background interaction per wanted video; returns their ids, joined by
+        commas (one operation name to checkpoint)."""
         content: list[dict[str, Any]] = [{"type": "text", "text": _prompt(request)}]
         if request.image:
             content.append(
@@ -139,38 +141,43 @@ class InteractionsAnimator:
             "type": "video", "aspect_ratio": _CLIP_ASPECT[request.aspect], "resolution": "720p",
             "delivery": "inline",
         }  # fmt: skip
-        interaction = await self._call(
-            lambda: self.backend.client.aio.interactions.create(
-                model=self.model, input=content, background=True, response_format=video_format
+        ids = []
+        for _ in range(request.count):
+            interaction = await self._call(
+                lambda: self.backend.client.aio.interactions.create(
+                    model=self.model, input=content, background=True, response_format=video_format
+                )
             )
-        )
-        if not interaction.id:
-            raise ProviderError("Gemini did not start the clip")
-        log.info("video interaction started: %s", interaction.id)
-        return str(interaction.id)
+            if not interaction.id:
+                raise ProviderError("Gemini did not start the clip")
+            ids.append(str(interaction.id))
+        log.info("video interactions started: %s", ids)
+        return ",".join(ids)
 
     async def wait(self, operation: str, request: ClipRequest, status: ClipStatus) -> list[bytes]:
-        """Poll every `poll_s` until the interaction leaves `queued`/`in_progress`."""
-        while True:
-            interaction = await self._call(
-                lambda: self.backend.client.aio.interactions.get(operation)
-            )
-            if interaction.status not in _RUNNING:
-                break
-            await status(ClipPhase.GENERATING)
-            await asyncio.sleep(self.poll_s)
+        """Poll every `poll_s` until every interaction leaves `queued`/`in_progress`; the
+        videos of those that completed (an error only if none did)."""
+        pending, ended = operation.split(","), []
+        while pending:
+            for interaction_id in list(pending):
+                get = functools.partial(self.backend.client.aio.interactions.get, interaction_id)
+                interaction = await self._call(get)
+                if interaction.status not in _RUNNING:
+                    pending.remove(interaction_id)
+                    ended.append(interaction)
+            if pending:
+                await status(ClipPhase.GENERATING)
+                await asyncio.sleep(self.poll_s)
         await status(ClipPhase.DOWNLOADING)
-        video = interaction.output_video
-        if interaction.status == "completed" and video is not None and video.data:
-            try:
-                return [base64.b64decode(video.data)]
-            except (binascii.Error, ValueError):
-                raise ProviderError("Gemini returned an unreadable clip") from None
-        codes = [str(e.code) for e in interaction.errors or []]
-        log.info("video interaction ended %s: %s", interaction.status, codes)
-        if "SAFETY" in codes or interaction.status == "incomplete":
+        videos = [_video(interaction) for interaction in ended]
+        if any(videos):
+            return [video for video in videos if video]
+        codes = [str(e.code) for interaction in ended for e in interaction.errors or []]
+        statuses = sorted({str(interaction.status) for interaction in ended})
+        log.info("video interactions ended %s: %s", statuses, codes)
+        if "SAFETY" in codes or "incomplete" in statuses:
             raise ContentRejected("the clip was blocked by Gemini's safety filter")
-        raise ProviderError(f"Gemini could not make the clip ({interaction.status})")
+        raise ProviderError(f"Gemini could not make the clip ({', '.join(statuses)})")
 
     async def _call(self, request: Any) -> Any:
         """An Interactions call: its errors are not `APIError`s, so they are mapped here."""
@@ -188,6 +195,18 @@ class InteractionsAnimator:
                 ) from None
 
         return await self.backend.call(self.model, mapped)
+
+
+def _video(interaction: Any) -> bytes | None:
+    """The inline video of a completed interaction."""
+    video = interaction.output_video
+    if interaction.status != "completed" or video is None or not video.data:
+        return None
+    try:
+        return base64.b64decode(video.data)
+    except (binascii.Error, ValueError):
+        log.warning("interaction %s: unreadable video data", interaction.id)
+        return None
 
 
 def _interaction_error(code: int | None, model: str) -> Exception:

@@ -25,12 +25,13 @@ async def fake() -> AsyncIterator[FakeGemini]:
         yield server
 
 
-async def storybot(fake: FakeGemini | None, cwd: Path, *args: str) -> tuple[int, str, str]:
+async def storybot(
+    fake: FakeGemini | None, cwd: Path, *args: str, vertex: bool = True
+) -> tuple[int, str, str]:
     env = {"PATH": "/usr/bin:/bin", "STORYBOT_DATA_DIR": str(cwd / "data")}
     if fake is not None:
-        env |= fake.vertex_env(express=True) | {
-            "GOOGLE_API_KEY": KEY, "STORYBOT_VIDEO_POLL_S": "0.05",
-        }  # fmt: skip
+        env |= fake.vertex_env(express=True) if vertex else fake.env()
+        env |= {"GOOGLE_API_KEY": KEY, "GEMINI_API_KEY": KEY, "STORYBOT_VIDEO_POLL_S": "0.05"}
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "video", *args, env=env, cwd=cwd,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
@@ -96,6 +97,25 @@ async def test_image_to_video_sends_the_picture_as_first_frame(
     for name in ("swirl.mp4", "swirl-2.mp4"):
         assert probe(tmp_path / name).duration_s > 1
         assert name in stdout
+
+
+async def test_the_developer_api_makes_each_video_with_an_interaction(
+    fake: FakeGemini, tmp_path: Path
+) -> None:
+    """Developer API: `--count 2` starts two background interactions (prompt and picture
+    each), both polled to the end; two files."""
+    picture = halves()
+    (tmp_path / "start.png").write_bytes(picture)
+    code, stdout, stderr = await storybot(
+        fake, tmp_path, "the colours swirl", "--image", "start.png", "--count", "2",
+        "--out", "swirl.mp4", vertex=False,
+    )  # fmt: skip
+    assert code == 0, stderr
+    created = fake.calls("interaction")
+    assert len(created) == 2
+    assert all(call.input_images == [picture] for call in created)
+    assert all(op.polls == 3 for op in fake.operations.values())
+    assert probe(tmp_path / "swirl-2.mp4").duration_s > 1
 
 
 async def test_a_filtered_video_is_one_clear_line(fake: FakeGemini, tmp_path: Path) -> None:
