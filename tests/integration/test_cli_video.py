@@ -106,7 +106,7 @@ async def test_the_developer_api_makes_each_video_with_an_interaction(
     each), both polled to the end; two files."""
     picture = halves()
     (tmp_path / "start.png").write_bytes(picture)
-    code, stdout, stderr = await storybot(
+    code, _stdout, stderr = await storybot(
         fake, tmp_path, "the colours swirl", "--image", "start.png", "--count", "2",
         "--out", "swirl.mp4", vertex=False,
     )  # fmt: skip
@@ -121,7 +121,7 @@ async def test_the_developer_api_makes_each_video_with_an_interaction(
 async def test_a_filtered_video_is_one_clear_line(fake: FakeGemini, tmp_path: Path) -> None:
     """A result blocked by Veo's safety filter: exit 1 with one line saying so, no file."""
     fake.script("video", VideoFiltered())
-    code, stdout, stderr = await storybot(fake, tmp_path, "a kitten", "--out", "k.mp4")
+    code, _stdout, stderr = await storybot(fake, tmp_path, "a kitten", "--out", "k.mp4")
     assert code == 1
     lines = [line for line in stderr.splitlines() if line.startswith("error")]
     assert lines == ["error: the clip was blocked by Veo's safety filter"]
@@ -132,7 +132,7 @@ async def test_a_filtered_video_is_one_clear_line(fake: FakeGemini, tmp_path: Pa
 @pytest.mark.slow
 async def test_offline_video_needs_no_key(tmp_path: Path) -> None:
     """No key: the prompt is drawn offline and given a camera move (a 3 s stand-in clip)."""
-    code, stdout, stderr = await storybot(None, tmp_path, "a fox in the snow")
+    code, _stdout, stderr = await storybot(None, tmp_path, "a fox in the snow")
     assert code == 0, stderr
     video = probe(tmp_path / "a-fox-in-the-snow.mp4")
     assert abs(video.duration_s - 3.0) < 0.1
