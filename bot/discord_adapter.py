@@ -1,12 +1,14 @@
-"""Discord front end (discord.py app_commands): /story, /status, /cancel, /help over the runner."""
+"""Discord front end (discord.py app_commands): /story, /video, /status, /cancel, /help over the
+runner."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+import mimetypes
 import time
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -17,19 +19,43 @@ import yarl
 from discord import app_commands
 
 from bot.feed import follow
-from bot.options import StoryOptions
+from bot.options import VIDEO_OPTION_HELP, StoryOptions, VideoOptions, set_video_option
 from bot.render import done_summary, help_text
 from core.config import Settings
-from core.errors import CoreError
+from core.errors import CoreError, InvalidRequest
 from core.ffmpeg import shrink_to_fit
-from core.jobs import Job, Origin
-from core.models import LANGUAGE_NAMES, Aspect, JobId, StoryVideo, Style
+from core.jobs import Job, JobKind, Origin
+from core.models import (
+    LANGUAGE_NAMES,
+    MAX_VIDEOS,
+    VIDEO_SECONDS,
+    Aspect,
+    JobId,
+    JobResult,
+    StoryVideo,
+    Style,
+    VideoRequest,
+)
 from core.runner import JobRunner
 
 log = logging.getLogger(__name__)
 
 PLATFORM = "discord"
 _UPLOAD_MARGIN = 0.95
+_MAX_PICTURE_BYTES = 20 * 1024 * 1024  # a first frame bigger than this is surely a mistake
+_ACK_BUDGET_S = 1.5  # fetching a picture may take this long before we defer (due in 3 s)
+_VIDEO_HELP = (
+    "\n\nShort videos: /video prompt:a kitten chasing a leaf\n"
+    "• image: a picture to start from (PNG or JPEG)\n"
+    f"• aspect: {VIDEO_OPTION_HELP['aspect']}\n"
+    f"• duration: {VIDEO_OPTION_HELP['duration']}\n"
+    "• negative: what the video should not show\n"
+    "• people: whether people may appear\n"
+    f"• count: {VIDEO_OPTION_HELP['count']}"
+)
+
+# One file of a message: where it is, and the name it is sent under.
+Upload = tuple[Path, str]
 
 
 def apply_endpoints(settings: Settings) -> None:
@@ -61,9 +87,33 @@ class _Progress:
         return self.interaction is not None and time.monotonic() < self.leave_at
 
 
-def _file(video: Path) -> discord.File:
-    # A new File for every send: discord.py closes it after any send, even a failed one.
-    return discord.File(video, filename="story.mp4")
+def _files(uploads: Sequence[Upload]) -> list[discord.File]:
+    # New Files for every send: discord.py closes them after any send, even a failed one.
+    return [discord.File(path, filename=name) for path, name in uploads]
+
+
+def _check_picture(attachment: discord.Attachment) -> None:
+    """Refuse, before downloading it, a file that is no picture or far too big for one."""
+    kind = attachment.content_type or mimetypes.guess_type(attachment.filename)[0] or ""
+    name = discord.utils.escape_markdown(attachment.filename[:60])
+    if not kind.startswith("image/"):
+        raise InvalidRequest(f"“{name}” is not a picture; send a PNG or JPEG")
+    if attachment.size > _MAX_PICTURE_BYTES:
+        raise InvalidRequest(
+            f"“{name}” is {attachment.size / 2**20:.0f} MB; send a picture under "
+            f"{_MAX_PICTURE_BYTES / 2**20:.0f} MB"
+        )
+
+
+def _video_options(**chosen: object) -> VideoOptions:
+    """The options picked in Discord's form, checked as every front end checks them."""
+    options = VideoOptions()
+    for key, value in chosen.items():
+        if isinstance(value, bool):
+            value = "allow" if value else "deny"
+        if value is not None:
+            set_video_option(options, key, str(value))
+    return options
 
 
 def _cancel_view(job_id: str) -> discord.ui.View:
@@ -186,15 +236,45 @@ class DiscordAdapter:
                 if self.runner.pipeline.writes(code) and (wanted in code or wanted in name.lower())
             ][:25]
 
-        @tree.command(name="status", description="Your recent stories")
+        @tree.command(name="video", description="Make a short video from a prompt (and a picture)")
+        @app_commands.describe(
+            prompt="What the video shows, e.g. a kitten chasing a leaf",
+            image="A picture to start from (PNG or JPEG): the first frame",
+            aspect="Frame shape",
+            duration="Length in seconds",
+            negative="What the video should not show, e.g. rain, cars",
+            people="Whether people may appear",
+            count="How many videos to make",
+        )
+        async def video(
+            interaction: discord.Interaction,
+            prompt: str,
+            image: discord.Attachment | None = None,
+            aspect: Literal["16:9", "9:16"] | None = None,
+            duration: app_commands.Range[int, VIDEO_SECONDS[0], VIDEO_SECONDS[1]] | None = None,
+            negative: str | None = None,
+            people: bool | None = None,
+            count: app_commands.Range[int, 1, MAX_VIDEOS] | None = None,
+        ) -> None:
+            try:
+                options = _video_options(
+                    aspect=aspect, duration=duration, negative=negative, people=people,
+                    count=count,
+                )  # fmt: skip
+            except CoreError as exc:
+                await self._refuse(interaction, exc)
+                return
+            await self.video(interaction, prompt, options, image)
+
+        @tree.command(name="status", description="Your recent stories and videos")
         async def status(interaction: discord.Interaction) -> None:
             jobs = await self.runner.recent(Origin(PLATFORM, str(interaction.user.id)))
             lines = [f"`{j.id}` · {j.status.value} {j.percent}% · {j.subject[:40]}" for j in jobs]
             await interaction.response.send_message(
-                "\n".join(lines) or "You have no stories yet. Try /story", ephemeral=True
+                "\n".join(lines) or "Nothing yet. Try /story or /video", ephemeral=True
             )
 
-        @tree.command(name="cancel", description="Stop your story in progress")
+        @tree.command(name="cancel", description="Stop your story or video in progress")
         async def cancel(interaction: discord.Interaction) -> None:
             jobs = await self.runner.recent(Origin(PLATFORM, str(interaction.user.id)), limit=20)
             job = next((j for j in jobs if not j.status.finished), None)
@@ -214,27 +294,83 @@ class DiscordAdapter:
                 f"style:watercolor voice:{example} language:fr",
                 voices=voices,
             )
-            await interaction.response.send_message(text, ephemeral=True)
+            await interaction.response.send_message(text + _VIDEO_HELP, ephemeral=True)
 
     async def story(
         self, interaction: discord.Interaction, theme: str, options: StoryOptions
     ) -> None:
         """Validate and submit at once; bad input gets an ephemeral reply, good input a defer."""
-        channel_id = interaction.channel_id or 0
         try:
             request = options.request(theme, self.settings, self._user_language(interaction))
-            origin = Origin(
-                PLATFORM, str(interaction.user.id), str(channel_id),
-                {"filesize_limit": str(interaction.filesize_limit)},
-            )  # fmt: skip
-            job = await self.runner.submit(request, origin)
+            job = await self.runner.submit(request, self._origin(interaction))
         except CoreError as exc:
-            await interaction.response.send_message(f"⚠️ {exc}", ephemeral=True)
+            await self._refuse(interaction, exc)
             return
-        await interaction.response.defer(thinking=True)
+        await self._track(interaction, job)
+
+    async def video(
+        self,
+        interaction: discord.Interaction,
+        prompt: str,
+        options: VideoOptions,
+        image: discord.Attachment | None,
+    ) -> None:
+        """Validate, fetch the picture and submit; a refusal is ephemeral. A slow fetch gets
+        the interaction deferred first, so it is acknowledged in time either way."""
+        try:
+            request = options.request(prompt)
+            if image is not None:
+                _check_picture(image)
+        except CoreError as exc:
+            await self._refuse(interaction, exc)
+            return
+        submitted = asyncio.ensure_future(self._submit_video(interaction, request, image))
+        done, _ = await asyncio.wait({submitted}, timeout=_ACK_BUDGET_S)
+        if not done:
+            try:
+                await interaction.response.defer(thinking=True)
+            except discord.HTTPException:  # too late: the interaction is gone, not the job
+                log.warning("/video was not acknowledged in time; following it in the channel")
+                with contextlib.suppress(CoreError):
+                    self._follow_in_channel(await submitted)
+                return
+        try:
+            job = await submitted
+        except CoreError as exc:
+            await self._refuse(interaction, exc)
+            return
+        await self._track(interaction, job)
+
+    async def _submit_video(
+        self,
+        interaction: discord.Interaction,
+        request: VideoRequest,
+        image: discord.Attachment | None,
+    ) -> Job:
+        picture = None
+        if image is not None:
+            try:
+                picture = await image.read()
+            except discord.HTTPException:
+                raise InvalidRequest(
+                    "I could not fetch that picture; please send it again"
+                ) from None
+        return await self.runner.submit_video(request, self._origin(interaction), image=picture)
+
+    async def _refuse(self, interaction: discord.Interaction, error: CoreError) -> None:
+        """Say why a command was refused: to the user alone, unless it was deferred already."""
+        if interaction.response.is_done():
+            await interaction.edit_original_response(content=f"⚠️ {error}")
+        else:
+            await interaction.response.send_message(f"⚠️ {error}", ephemeral=True)
+
+    async def _track(self, interaction: discord.Interaction, job: Job) -> None:
+        """Acknowledge a submitted job and show its progress on the interaction's response."""
+        if not interaction.response.is_done():
+            await interaction.response.defer(thinking=True)
         ttl = self.settings.discord_token_ttl_s
         progress = _Progress(
-            channel_id, interaction.user.id, interaction,
+            interaction.channel_id or 0, interaction.user.id, interaction,
             leave_at=time.monotonic() + ttl - min(60.0, ttl / 4),
         )  # fmt: skip
         self._progress[job.id] = progress
@@ -251,11 +387,12 @@ class DiscordAdapter:
         try:
             job = await self.runner.get(job_id)
         except CoreError:
-            await interaction.response.send_message("That story is gone.", ephemeral=True)
+            await interaction.response.send_message("That job is gone.", ephemeral=True)
             return
         if str(interaction.user.id) not in (job.origin.user_id, *self.settings.admin_ids):
+            what = "video" if job.kind is JobKind.VIDEO else "story"
             await interaction.response.send_message(
-                "Only the person who asked for this story can cancel it.", ephemeral=True
+                f"Only the person who asked for this {what} can cancel it.", ephemeral=True
             )
             return
         await interaction.response.send_message("🚫 Cancelling…", ephemeral=True)
@@ -293,12 +430,12 @@ class DiscordAdapter:
         *,
         job_id: str | None = None,
         final: bool = False,
-        video: Path | None = None,
+        uploads: Sequence[Upload] = (),
     ) -> None:
-        """Show `text` (and a Cancel button while running, or the video at the end), throttled
+        """Show `text` (and a Cancel button while running, or the videos at the end), throttled
         per message; on the interaction while its token lives, else in the channel."""
         async with progress.lock:
-            if text == progress.text and video is None:
+            if text == progress.text and not uploads:
                 return
             wait = progress.last_edit + self.settings.progress_interval_s - time.monotonic()
             if wait > 0:
@@ -308,7 +445,7 @@ class DiscordAdapter:
             view = _cancel_view(job_id) if job_id else None
             if progress.on_interaction:
                 assert progress.interaction is not None
-                attachments = [_file(video)] if video else discord.utils.MISSING
+                attachments = _files(uploads) if uploads else discord.utils.MISSING
                 try:
                     await progress.interaction.edit_original_response(
                         content=text, view=view, attachments=attachments
@@ -320,7 +457,7 @@ class DiscordAdapter:
                         raise
                     log.info("interaction token expired early; moving to the channel")
                 progress.interaction = None
-            await self._show_in_channel(progress, text, view, final, video)
+            await self._show_in_channel(progress, text, view, final, uploads)
             progress.text, progress.last_edit = text, time.monotonic()
 
     async def _show_in_channel(
@@ -329,15 +466,12 @@ class DiscordAdapter:
         text: str,
         view: discord.ui.View | None,
         final: bool,
-        video: Path | None,
+        uploads: Sequence[Upload],
     ) -> None:
-        channel = self.client.get_channel(progress.channel_id) or await self.client.fetch_channel(
-            progress.channel_id
-        )
-        assert isinstance(channel, discord.abc.Messageable)
+        channel = await self._channel(progress)
         mention = f"<@{progress.user_id}> " if final else ""
         allowed = discord.AllowedMentions(users=True, everyone=False, roles=False)
-        if progress.message is None or video is not None:
+        if progress.message is None or uploads:
             if progress.interaction is not None:
                 with contextlib.suppress(discord.HTTPException):
                     await progress.interaction.edit_original_response(
@@ -346,12 +480,35 @@ class DiscordAdapter:
                 progress.interaction = None
             sent = await channel.send(
                 content=mention + text, view=view or discord.utils.MISSING,
-                file=_file(video) if video else discord.utils.MISSING, allowed_mentions=allowed,
+                files=_files(uploads) if uploads else discord.utils.MISSING,
+                allowed_mentions=allowed,
             )  # fmt: skip
-            if video is None:
+            if not uploads:
                 progress.message = sent
             return
+        assert progress.message is not None
         await progress.message.edit(content=mention + text, view=view, allowed_mentions=allowed)
+
+    async def _send_more(self, progress: _Progress, text: str, uploads: Sequence[Upload]) -> None:
+        """A further message after the final one (a video that did not fit in it)."""
+        if progress.on_interaction:
+            assert progress.interaction is not None
+            try:
+                await progress.interaction.followup.send(text, files=_files(uploads))
+                return
+            except discord.HTTPException as exc:
+                if exc.status != 401:
+                    raise
+            progress.interaction = None
+        channel = await self._channel(progress)
+        await channel.send(content=text, files=_files(uploads))
+
+    async def _channel(self, progress: _Progress) -> discord.abc.Messageable:
+        channel = self.client.get_channel(progress.channel_id) or await self.client.fetch_channel(
+            progress.channel_id
+        )
+        assert isinstance(channel, discord.abc.Messageable)
+        return channel
 
     def _follow_in_channel(self, job: Job) -> None:
         """After a restart: the interaction is gone; show progress in the job's channel."""
@@ -361,8 +518,9 @@ class DiscordAdapter:
 
     # ------------------------------------------------------------------ delivery
 
-    async def deliver(self, job: Job, result: StoryVideo) -> None:
-        """The runner's delivery handler: the MP4, fitted to the interaction's size limit."""
+    async def deliver(self, job: Job, result: JobResult) -> None:
+        """The runner's delivery handler: the video(s), fitted to the interaction's size limit:
+        several in one message when they fit together, else one message each."""
         progress = self._progress.pop(job.id, None) or _Progress(
             int(job.origin.chat_id), int(job.origin.user_id), None, 0.0
         )
@@ -373,14 +531,14 @@ class DiscordAdapter:
             * _UPLOAD_MARGIN
         )
         try:
-            video = await shrink_to_fit(
-                result.video, result.video.with_name("story.discord.mp4"), limit_bytes=limit,
-                duration_s=result.duration_s, size=(result.width, result.height),
-            )  # fmt: skip
+            messages = await _messages(result, limit)
         except CoreError as exc:
             await self._show(progress, f"❌ {exc}", final=True)
             return
-        await self._show(progress, done_summary(result), final=True, video=video)
+        first, *more = messages
+        await self._show(progress, done_summary(result), final=True, uploads=first)
+        for number, uploads in enumerate(more, start=2):
+            await self._send_more(progress, f"🎬 Video {number} of {len(messages)}", uploads)
 
     # ------------------------------------------------------------------ helpers
 
@@ -389,6 +547,36 @@ class DiscordAdapter:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    def _origin(self, interaction: discord.Interaction) -> Origin:
+        return Origin(
+            PLATFORM, str(interaction.user.id), str(interaction.channel_id or 0),
+            {"filesize_limit": str(interaction.filesize_limit)},
+        )  # fmt: skip
+
     def _user_language(self, interaction: discord.Interaction) -> str | None:
         code = str(interaction.locale.value).split("-")[0].lower()
         return code if self.runner.pipeline.writes(code) else None
+
+
+async def _messages(result: JobResult, limit: int) -> list[list[Upload]]:
+    """What to send, message by message, each within `limit` bytes (shrunk when it must be)."""
+    size = (result.width, result.height)
+    if isinstance(result, StoryVideo):
+        video = await shrink_to_fit(
+            result.video, result.video.with_name("story.discord.mp4"), limit_bytes=limit,
+            duration_s=result.duration_s, size=size,
+        )  # fmt: skip
+        return [[(video, "story.mp4")]]
+    count = len(result.videos)
+    names = ["video.mp4"] if count == 1 else [f"video-{n}.mp4" for n in range(1, count + 1)]
+    sizes = [(await asyncio.to_thread(path.stat)).st_size for path in result.videos]
+    if sum(sizes) <= limit:
+        return [list(zip(result.videos, names, strict=True))]
+    messages: list[list[Upload]] = []
+    for path, name in zip(result.videos, names, strict=True):
+        fitted = await shrink_to_fit(
+            path, path.with_name(f"{path.stem}.discord.mp4"), limit_bytes=limit,
+            duration_s=result.duration_s, size=size,
+        )  # fmt: skip
+        messages.append([(fitted, name)])
+    return messages

@@ -81,9 +81,10 @@ class ProgressView:
         if self.queue_position is not None:
             return f"In the queue, position {self.queue_position}"
         parts = [_describe(stage, done, total) for stage, (done, total) in self.active.items()]
-        if (Stage.ANIMATION in self.active or Stage.VIDEO in self.active) and self.clips:
+        if self.clips and (Stage.ANIMATION in self.active or Stage.VIDEO in self.active):
             scene, (phase, elapsed) = max(self.clips.items(), key=lambda item: item[1][1])
-            parts.append(f"scene {scene} {phase.value} {clock(elapsed)}")
+            which = f"scene {scene} " if Stage.ANIMATION in self.active else ""
+            parts.append(f"{which}{phase.value} {clock(elapsed)}")
         return " · ".join(parts) if parts else "Starting…"
 
 
@@ -126,7 +127,7 @@ def chat_progress(view: ProgressView, elapsed_s: float) -> str:
     if view.finished:
         return view.text()
     if view.queue_position is not None and not view.active:
-        return f"⏳ #{view.queue_position} in line — your story starts soon\n{clock(elapsed_s)}"
+        return f"⏳ #{view.queue_position} in line — yours starts soon\n{clock(elapsed_s)}"
     return f"🎬 {view.text()}\n{bar(view.percent)} · {clock(elapsed_s)}"
 
 

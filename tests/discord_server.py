@@ -42,7 +42,16 @@ Faithful to the real service (as described in the project's discord-wire.md refe
   adds part `files[n]`, no `attachments` key appends the uploads. A file above the interaction's
   `attachment_size_limit` (webhook and callback routes) or `attachment_size_limit` of the fake
   (channel routes, 10 MiB by default) → 413 40005. Content above 2000 characters, more than 10
-  attachments or embeds → 50035. Attachments can be downloaded from their `url`.
+  attachments or embeds → 50035. Attachments can be downloaded from their `url`; a message's
+  several files arrive as parts `files[0]`, `files[1]`… named in `payload_json` `attachments`,
+  and each is kept (`Call.files`, `attachment_data`).
+* Attachment options (type 11): `user_attachment(data, filename)` stands for a file a user
+  picked in the command box; pass it as an option value (`{"image": fake.user_attachment(…)}`)
+  and the option carries its id while `data.resolved.attachments` holds the object (`id`,
+  `filename`, `size`, `url`, `proxy_url`, `content_type`, `width`/`height` for pictures,
+  `ephemeral`). Its `url` points at this server (`/ephemeral-attachments/…`, signed with `ex`,
+  `is` and `hm` like the CDN's; a wrong or missing signature → 404) and serves the bytes after
+  `download_latency_s` (0 by default); every download is recorded in `downloads`.
 * Application commands: `PUT` global or guild commands validates names/descriptions/option order
   lightly (→ 50035), echoes them with `id` (kept across syncs for the same name), `application_id`,
   `version`, and `guild_id` for guild commands. `send_command` fills in the registered command's
@@ -50,22 +59,26 @@ Faithful to the real service (as described in the project's discord-wire.md refe
 
 Test API: `calls`/`calls_to`/`wait_for` (every REST request as a `Call`), `wait_ready`,
 `send_command`/`send_autocomplete`/`press_button` (each returns the `Interaction` record, also in
-`interactions` by token), `channel_messages` (every message by id, kept current), `commands`,
-`fail_next` (scripted errors, e.g. a 429 with or without `Via`), `expire_token`, `gateway_log`,
-`identify`. Ids are the module constants (`APPLICATION_ID`, `GUILD_ID`, `CHANNEL_ID`, `USER_ID`).
+`interactions` by token), `user_attachment` (a file for an attachment option), `attachment_data`
+(the bytes behind an attachment object), `downloads`, `channel_messages` (every message by id,
+kept current), `commands`, `fail_next` (scripted errors, e.g. a 429 with or without `Via`),
+`expire_token`, `gateway_log`, `identify`. Ids are the module constants (`APPLICATION_ID`,
+`GUILD_ID`, `CHANNEL_ID`, `USER_ID`).
 
 Simplified: one guild, one text channel, no DMs, threads, roles beyond @everyone, permission
 checks or privileged-intent checks; no rate limits of its own (script them with `fail_next`) and
 no `X-RateLimit-*` bucket headers; no heartbeat timeout, zlib compression, sharding, or replay of
 missed events on RESUME; `mentions` is always empty and `allowed_mentions` is ignored; option
-`resolved` data (users, channels, attachments) is not generated; modal submits (type 5) cannot be
-pushed (a type 9 callback is only recorded); the 413 check is per file, not per request;
+`resolved` data is made for attachments only (not users, roles or channels), and their signed
+links never expire; modal submits (type 5) cannot be pushed (a type 9 callback is only
+recorded); the 413 check is per file, not per request;
 followups have message type 0 and edits always set `edited_timestamp`; snowflakes are time-based
 but made by the fake, tokens are readable (`itok-3`).
 
 Standalone: `python -m tests.discord_server --port 8082` prints the URLs and the token and serves
 until Ctrl-C; lines typed on stdin become interactions (`/story theme="a cat" scenes=3` a slash
-command, `press <message_id> <custom_id>` a button press).
+command, `image=@cat.png` a file for an attachment option, `press <message_id> <custom_id>` a
+button press).
 """
 
 from __future__ import annotations
@@ -75,6 +88,8 @@ import asyncio
 import contextlib
 import copy
 import datetime as dtm
+import hashlib
+import io
 import json
 import mimetypes
 import re
@@ -86,11 +101,13 @@ import time
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, quote
 
 from aiohttp import BodyPartReader, WSMsgType, web
+from PIL import Image
 
 API_VERSION = 10
 DISCORD_EPOCH_MS = 1_420_070_400_000
@@ -107,6 +124,8 @@ LOADING, EPHEMERAL, SUPPRESS_EMBEDS, COMPONENTS_V2 = 128, 64, 4, 1 << 15
 SUPPRESS_NOTIFICATIONS = 1 << 12
 MAX_CONTENT, MAX_ATTACHMENTS, MAX_EMBEDS = 2000, 10, 10
 OPTION_TYPES = {bool: 5, int: 4, float: 10, str: 3}  # bool before int: isinstance order matters
+ATTACHMENT_OPTION = 11
+ATTACHMENT_URL_TTL_S = 86_400  # the CDN's signed links last about a day
 
 ERROR_MESSAGES = {
     0: "", 10003: "Unknown Channel", 10008: "Unknown Message", 10015: "Unknown Webhook",
@@ -314,6 +333,10 @@ class FakeDiscord:
         self.interactions: dict[str, Interaction] = {}  # by token
         self.channel_messages: dict[str, dict[str, Any]] = {}  # every message, ephemeral too
         self.attachments: dict[str, UploadedFile] = {}  # by attachment id, for downloads
+        self.user_attachments: dict[str, dict[str, Any]] = {}  # option attachments, by id
+        self.downloads: list[str] = []  # the path of every attachment download
+        self.download_latency_s = 0.0  # how long the CDN takes to serve an attachment
+        self._signatures: dict[str, str] = {}  # attachment id → `hm` of its signed URL
         self.global_commands: list[dict[str, Any]] = []
         self.guild_commands: dict[str, list[dict[str, Any]]] = {}
         self.gateway_log: list[tuple[str, dict[str, Any]]] = []  # ("in"|"out", frame)
@@ -348,6 +371,7 @@ class FakeDiscord:
         app = web.Application(client_max_size=limit + 16 * 1024**2)
         app.router.add_get("/gateway", self._gateway)
         app.router.add_get("/attachments/{channel}/{id}/{filename}", self._download)
+        app.router.add_get("/ephemeral-attachments/{channel}/{id}/{filename}", self._download)
         app.router.add_route("*", f"/api/v{API_VERSION}/{{tail:.*}}", self._rest)
         app.router.add_route("*", "/{tail:.*}", self._not_found)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
@@ -430,6 +454,37 @@ class FakeDiscord:
 
     def message(self, message_id: str | int) -> dict[str, Any]:
         return self.channel_messages[str(message_id)]
+
+    def attachment_data(self, attachment: dict[str, Any]) -> bytes:
+        """The bytes behind an attachment object (of a message, or from `user_attachment`)."""
+        return self.attachments[str(attachment["id"])].data
+
+    def user_attachment(
+        self, data: bytes, filename: str, *, content_type: str | None = None
+    ) -> dict[str, Any]:
+        """A file a user picked for an attachment option: its attachment object, to pass as the
+        option's value. The type is guessed from `filename` unless given; pictures get `width`
+        and `height`, as Discord sends them."""
+        attachment_id = self._snowflake()
+        ctype = content_type or mimetypes.guess_type(filename)[0] or "application/octet-stream"
+        self.attachments[attachment_id] = UploadedFile(filename, ctype, data)
+        issued = int(time.time())
+        signature = hashlib.sha256(f"{attachment_id}:{issued}".encode()).hexdigest()
+        self._signatures[attachment_id] = signature
+        url = (
+            f"http://{self.host}:{self.port}/ephemeral-attachments/{CHANNEL_ID}/{attachment_id}/"
+            f"{quote(filename)}?ex={issued + ATTACHMENT_URL_TTL_S:x}&is={issued:x}&hm={signature}&"
+        )
+        attachment: dict[str, Any] = {
+            "id": attachment_id, "filename": filename, "size": len(data), "url": url,
+            "proxy_url": url,
+            "content_type": ctype, "ephemeral": True,
+        }  # fmt: skip
+        if ctype.startswith("image/"):
+            with contextlib.suppress(OSError), Image.open(io.BytesIO(data)) as picture:
+                attachment |= {"width": picture.width, "height": picture.height}
+        self.user_attachments[attachment_id] = attachment
+        return attachment
 
     # -- test API: interactions the bot receives
 
@@ -559,6 +614,15 @@ class FakeDiscord:
         if isinstance(options, dict):
             options = [{"name": k, "value": v} for k, v in options.items()]
         built = [dict(o) for o in options or []]
+        resolved: dict[str, dict[str, Any]] = {}
+        for option in built:
+            value = option.get("value")
+            if isinstance(value, dict):  # an attachment object from `user_attachment`
+                option |= {"type": ATTACHMENT_OPTION, "value": str(value["id"])}
+            if option.get("type") == ATTACHMENT_OPTION:
+                known = self.user_attachments.get(str(option["value"]))
+                if known is not None:
+                    resolved[str(option["value"])] = copy.deepcopy(known)
         if focused is not None and not any(o["name"] == focused for o in built):
             built.append({"name": focused, "value": ""})
         for option in built:
@@ -573,6 +637,8 @@ class FakeDiscord:
             "id": registered["id"] if registered else self._stable_id(f"command:{name}"),
             "name": name, "type": 1, "options": built,
         }  # fmt: skip
+        if resolved:
+            data["resolved"] = {"attachments": resolved}
         if registered and registered.get("guild_id"):
             data["guild_id"] = registered["guild_id"]
         return data
@@ -848,9 +914,18 @@ class FakeDiscord:
         raise ApiError(404, 0, "404: Not Found")
 
     async def _download(self, request: web.Request) -> web.Response:
-        stored = self.attachments.get(request.match_info["id"])
-        if stored is None:
-            return web.Response(status=404, text="Not Found")
+        attachment_id = request.match_info["id"]
+        stored = self.attachments.get(attachment_id)
+        signature = self._signatures.get(attachment_id)
+        ephemeral = request.path.startswith("/ephemeral-attachments/")
+        if (
+            stored is None
+            or ephemeral != (signature is not None)
+            or (ephemeral and request.query.get("hm") != signature)
+        ):
+            return web.Response(status=404, text="This content is no longer available.")
+        self.downloads.append(request.path)
+        await asyncio.sleep(self.download_latency_s)
         return web.Response(body=stored.data, content_type=stored.content_type)
 
     async def _not_found(self, request: web.Request) -> web.Response:
@@ -1296,13 +1371,21 @@ def _inject(fake: FakeDiscord, line: str) -> None:
     try:
         words = shlex.split(line)
         if words and words[0].startswith("/"):
-            options = dict(w.split("=", 1) for w in words[1:] if "=" in w)
-            fake.send_command(words[0][1:], {k: _value(v) for k, v in options.items()})
+            options: dict[str, Any] = {}
+            for key, text in (w.split("=", 1) for w in words[1:] if "=" in w):
+                if text.startswith("@"):  # a file for an attachment option
+                    path = Path(text[1:]).expanduser()
+                    options[key] = fake.user_attachment(path.read_bytes(), path.name)
+                else:
+                    options[key] = _value(text)
+            fake.send_command(words[0][1:], options)
         elif words[:1] == ["press"] and len(words) == 3:
             fake.press_button(words[2], message_id=words[1])
         elif words:
-            sys.stderr.write("! /<command> name=value … | press <message_id> <custom_id>\n")
-    except (KeyError, ValueError, RuntimeError) as exc:
+            sys.stderr.write(
+                "! /<command> name=value name=@file … | press <message_id> <custom_id>\n"
+            )
+    except (KeyError, ValueError, RuntimeError, OSError) as exc:
         sys.stderr.write(f"! {exc}\n")
 
 

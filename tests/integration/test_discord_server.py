@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 import aiohttp
 import discord
+import PIL.Image
 import pytest
 import yarl
 from discord import app_commands
@@ -549,6 +550,91 @@ async def test_uploads_above_the_limit_are_413(running: Running) -> None:
     assert limit == 1000
     assert (error.status, error.code) == (413, 40005)
     assert fits.attachments[0].size == 1000
+
+
+async def test_several_files_in_one_message(running: Running) -> None:
+    """Two files in one edit and in one followup: parts `files[0]` and `files[1]`, named in
+    `payload_json` `attachments`; each is stored, downloadable and readable by the test."""
+    other = bytes(range(255, -1, -1)) * 16
+
+    async def script(interaction: discord.Interaction, kwargs: dict[str, Any]) -> Any:
+        await interaction.response.defer(thinking=True)
+        files = [video(name="video-1.mp4"), discord.File(io.BytesIO(other), "video-2.mp4")]
+        edited = await interaction.edit_original_response(content="Two", attachments=files)
+        files = [video(name="a.mp4"), discord.File(io.BytesIO(other), "b.mp4")]
+        more = await interaction.followup.send("Two more", files=files, wait=True)
+        return edited, more, [await a.read() for a in (*edited.attachments, *more.attachments)]
+
+    pushed, _, (edited, more, downloaded) = await running.run(script)
+    fake = running.fake
+    (edit,) = fake.calls_to("PATCH", f"{pushed.token}/messages/@original")
+    assert edit.json["attachments"] == [
+        {"id": 0, "filename": "video-1.mp4"},
+        {"id": 1, "filename": "video-2.mp4"},
+    ]
+    assert [(f.filename, f.data) for f in edit.files.values()] == [
+        ("video-1.mp4", VIDEO), ("video-2.mp4", other),
+    ]  # fmt: skip
+    (followup,) = fake.calls_to("POST", f"/webhooks/{APPLICATION_ID}/{pushed.token}")
+    assert sorted(followup.files) == ["files[0]", "files[1]"]
+    assert pushed.original is not None
+    stored = [*pushed.original["attachments"], *pushed.followups[0]["attachments"]]
+    assert [a["filename"] for a in stored] == ["video-1.mp4", "video-2.mp4", "a.mp4", "b.mp4"]
+    assert [a["content_type"] for a in stored] == ["video/mp4"] * 4
+    assert [fake.attachment_data(a) for a in stored] == [VIDEO, other] * 2
+    assert downloaded == [VIDEO, other] * 2
+    assert [a.filename for a in more.attachments] == ["a.mp4", "b.mp4"]
+    assert edited.id == int(pushed.original["id"])
+
+
+async def test_attachment_option_is_resolved_and_downloadable(running: Running) -> None:
+    """A file picked for an attachment option (type 11): the option carries its id,
+    `data.resolved.attachments` the object; discord.py hands the command an `Attachment` whose
+    signed URL serves the bytes from the fake; a tampered link is a 404."""
+    bot, fake = running.bot, running.fake
+    picture = io.BytesIO()
+    PIL.Image.new("RGB", (64, 36), "orange").save(picture, "PNG")
+    received: asyncio.Queue[tuple[discord.Attachment, bytes]] = asyncio.Queue()
+
+    @bot.tree.command(name="picture", description="Start from a picture")
+    async def picture_command(interaction: discord.Interaction, image: discord.Attachment) -> None:
+        await interaction.response.defer(thinking=True)
+        received.put_nowait((image, await image.read()))
+
+    await bot.tree.sync()
+    (registered,) = [c for c in fake.global_commands if c["name"] == "picture"]
+    assert registered["options"][0]["type"] == 11
+    attachment = fake.user_attachment(picture.getvalue(), "cat photo.png")
+    pushed = fake.send_command("picture", {"image": attachment})
+    image, data = await asyncio.wait_for(received.get(), 10)
+
+    assert data == picture.getvalue() == fake.attachment_data(attachment)
+    assert pushed.payload["data"]["options"] == [
+        {"name": "image", "type": 11, "value": attachment["id"]}
+    ]
+    resolved = pushed.payload["data"]["resolved"]["attachments"][attachment["id"]]
+    assert resolved == attachment
+    assert (image.id, image.filename, image.size) == (
+        int(attachment["id"]), "cat photo.png", len(data),
+    )  # fmt: skip
+    assert (image.content_type, image.width, image.height, image.ephemeral) == (
+        "image/png", 64, 36, True,
+    )  # fmt: skip
+    url = yarl.URL(image.url)
+    assert url.host == "127.0.0.1"
+    assert url.path.startswith("/ephemeral-attachments/")
+    assert url.path.endswith("/cat photo.png")
+    assert {"ex", "is", "hm"} <= set(url.query)
+    assert fake.downloads == [url.path]
+    text = fake.user_attachment(b"just words", "notes.txt")
+    assert text["content_type"] == "text/plain"
+    assert "width" not in text
+    async with aiohttp.ClientSession() as session:
+        async with session.get(url.update_query(hm="0" * 64)) as tampered:
+            assert tampered.status == 404
+        async with session.get(url.with_query(None)) as unsigned:
+            assert unsigned.status == 404
+    assert len(fake.downloads) == 1
 
 
 async def test_autocomplete_returns_choices(running: Running) -> None:
