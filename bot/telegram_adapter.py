@@ -1,14 +1,20 @@
-"""Telegram front end: parse → runner.submit → one progress message edited in place → video."""
+"""Telegram front end: parse → runner.submit → one progress message edited in place → video(s).
+
+`/story THEME` makes a story video; `/video PROMPT` (or a photo captioned `/video PROMPT`, or
+`/video PROMPT` in reply to a photo) makes short clips, the photo being their first frame.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+import re
 import time
 import warnings
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -17,6 +23,8 @@ from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InputFile,
+    InputMediaVideo,
+    Message,
     ReplyParameters,
     Update,
 )
@@ -29,28 +37,45 @@ from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
+    MessageHandler,
+    filters,
 )
 
 from bot.feed import follow
-from bot.options import parse_words
+from bot.options import VIDEO_OPTION_HELP, parse_video_words, parse_words
 from bot.render import done_summary, help_text
 from core.config import Settings
-from core.errors import CoreError
-from core.ffmpeg import shrink_to_fit
-from core.jobs import Job, Origin
-from core.models import JobId, StoryVideo
+from core.errors import CoreError, InvalidRequest
+from core.ffmpeg import first_frame, shrink_to_fit
+from core.imaging import thumbnail_jpeg
+from core.jobs import Job, JobKind, Origin
+from core.models import JobId, JobResult, StoryVideo
 from core.runner import JobRunner
 
 log = logging.getLogger(__name__)
 
 PLATFORM = "telegram"
 _UPLOAD_MARGIN = 0.96  # stay a little under the limit: multipart overhead, rounding
+_DOWNLOAD_LIMIT = 20_000_000  # getFile on the cloud Bot API
 _COMMANDS = [
     BotCommand("story", "make a story video: /story a cat and a dog"),
-    BotCommand("status", "your recent stories"),
-    BotCommand("cancel", "stop your story in progress"),
+    BotCommand("video", "make a short video: /video a kitten chasing a leaf"),
+    BotCommand("status", "your recent stories and videos"),
+    BotCommand("cancel", "stop your story or video in progress"),
     BotCommand("help", "what I do and the options"),
 ]
+# CommandHandler reads only `text`: a photo (or a picture sent as a file) captioned `/video …`
+# needs a handler of its own. The `@name` is checked against the bot's own in the handler.
+_VIDEO_CAPTION = re.compile(r"^/video(@\w+)?(\s|$)", re.IGNORECASE)
+_VIDEO_EXAMPLE = "/video a kitten chasing a leaf"
+_VIDEO_HELP = (
+    f"\n\nShort videos: {_VIDEO_EXAMPLE}\n"
+    'With options: /video aspect=9:16 duration=6 negative="rain, cars" count=2 a kitten '
+    "chasing a leaf\n"
+    "Send a photo with the caption /video PROMPT (or reply to a photo with it) to start the "
+    "video from that photo.\n"
+    + "".join(f"• {name}: {text}\n" for name, text in VIDEO_OPTION_HELP.items())
+).rstrip()
 
 
 @dataclass
@@ -63,6 +88,30 @@ class _Message:
     last_edit: float = 0.0
     blocked_until: float = 0.0
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+@dataclass(frozen=True, slots=True)
+class _Upload:
+    """One video to send: its bytes, the name it is sent under, its JPEG thumbnail."""
+
+    data: bytes
+    name: str
+    thumbnail: bytes
+
+    @classmethod
+    async def of(cls, video: Path, name: str, thumbnail: Path | None) -> _Upload:
+        """Read `video`, to be sent as `name`; the thumbnail is the given JPEG, else one made
+        from the video's first frame."""
+        data = await asyncio.to_thread(video.read_bytes)
+        if thumbnail is not None:
+            thumb = await asyncio.to_thread(thumbnail.read_bytes)
+        else:
+            thumb = await asyncio.to_thread(thumbnail_jpeg, await first_frame(video))
+        return cls(data, name, thumb)
+
+    def thumbnail_file(self) -> InputFile:
+        """A new part each time: Telegram takes a thumbnail only as an upload of its own."""
+        return InputFile(self.thumbnail, filename="thumbnail.jpg", attach=True)
 
 
 def _retry_seconds(error: RetryAfter) -> float:
@@ -98,6 +147,13 @@ class TelegramAdapter:
         self.app: Application[Any, Any, Any, Any, Any, Any] = builder.build()
         self.app.add_handler(CommandHandler(["start", "help"], self.help))
         self.app.add_handler(CommandHandler("story", self.story))
+        self.app.add_handler(CommandHandler("video", self.video))
+        self.app.add_handler(
+            MessageHandler(
+                (filters.PHOTO | filters.Document.IMAGE) & filters.CaptionRegex(_VIDEO_CAPTION),
+                self.video,
+            )
+        )
         self.app.add_handler(CommandHandler("status", self.status))
         self.app.add_handler(CommandHandler("cancel", self.cancel))
         self.app.add_handler(CallbackQueryHandler(self.button, pattern=r"^cancel:"))
@@ -131,8 +187,9 @@ class TelegramAdapter:
         message = self._message_of(job)
         if message is None:
             try:
+                what = "video" if job.kind is JobKind.VIDEO else "story"
                 sent = await self.app.bot.send_message(
-                    int(job.origin.chat_id), "🔄 Your story resumed after a restart…",
+                    int(job.origin.chat_id), f"🔄 Your {what} resumed after a restart…",
                     reply_markup=_cancel_button(job.id),
                 )  # fmt: skip
             except TelegramError as exc:
@@ -183,18 +240,82 @@ class TelegramAdapter:
         except CoreError as exc:
             await message.reply_text(f"⚠️ {exc}")
             return
-        position = self.runner.queue_position(job.id)
-        first = (
-            f"⏳ Got it — #{position} in line"
-            if position is not None and position > self.settings.max_concurrent_jobs
-            else "✍️ Got it — writing your story…"
+        await self._track(job, message, "✍️ Got it — writing your story…", context, update)
+
+    async def video(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """`/video [options] PROMPT`, typed or as a photo's caption: submit the job (a photo sent
+        with it or replied to is its first frame), post the progress message, follow it."""
+        message, user, chat = (
+            update.effective_message,
+            update.effective_user,
+            update.effective_chat,
         )
+        if message is None or user is None or chat is None:
+            return
+        command, rest = _command_and_rest(message.text or message.caption or "")
+        mention = command.partition("@")[2]
+        if mention and mention.lower() != (self.app.bot.username or "").lower():
+            return  # a caption addressed to another bot
+        try:
+            options, prompt = parse_video_words(rest)
+            if not prompt.strip():
+                raise InvalidRequest(f"say what the video should show, e.g. {_VIDEO_EXAMPLE}")
+            request = options.request(prompt)
+            picture = await self._picture(message)
+            origin = Origin(PLATFORM, str(user.id), str(chat.id))
+            job = await self.runner.submit_video(request, origin, image=picture)
+        except CoreError as exc:
+            await message.reply_text(f"⚠️ {exc}")
+            return
+        await self._track(job, message, "🎬 Got it — making your video…", context, update)
+
+    async def _picture(self, message: Message) -> bytes | None:
+        """The photo sent with the command or replied to (its largest size), or a picture sent
+        as a file; None when there is none."""
+        for source in (message, message.reply_to_message):
+            if source is None:
+                continue
+            if source.photo:
+                largest = max(source.photo, key=lambda size: size.width * size.height)
+                file_id, size = largest.file_id, largest.file_size
+            elif source.document and (source.document.mime_type or "").startswith("image/"):
+                file_id, size = source.document.file_id, source.document.file_size
+            else:
+                continue
+            if size is not None and size > _DOWNLOAD_LIMIT:
+                raise InvalidRequest(
+                    f"that picture is {size / 1e6:.0f} MB; I can fetch pictures of up to "
+                    f"{_DOWNLOAD_LIMIT / 1e6:.0f} MB — send it as a photo instead"
+                )
+            try:
+                file = await self.app.bot.get_file(file_id)
+                return bytes(await file.download_as_bytearray())
+            except TelegramError as exc:  # the file URL holds the token: log the type only
+                log.warning("could not download a picture: %s", type(exc).__name__)
+                raise InvalidRequest(
+                    "I could not fetch that picture; please send it again"
+                ) from None
+        return None
+
+    async def _track(
+        self,
+        job: Job,
+        message: Message,
+        first: str,
+        context: ContextTypes.DEFAULT_TYPE,
+        update: Update,
+    ) -> None:
+        """Post the job's progress message (its place in line, if it has to wait) and follow
+        the job in it."""
+        position = self.runner.queue_position(job.id)
+        if position is not None and position > self.settings.max_concurrent_jobs:
+            first = f"⏳ Got it — #{position} in line"
         progress = await message.reply_text(first, reply_markup=_cancel_button(job.id))
         await self.runner.remember(
             job.id, request_message_id=str(message.message_id),
             progress_message_id=str(progress.message_id),
         )  # fmt: skip
-        tracked = _Message(chat.id, progress.message_id, first, last_edit=time.monotonic())
+        tracked = _Message(progress.chat_id, progress.message_id, first, time.monotonic())
         self._messages[job.id] = tracked
         context.application.create_task(self._follow(job.id, tracked), update=update)
 
@@ -205,7 +326,9 @@ class TelegramAdapter:
             return
         jobs = await self.runner.recent(Origin(PLATFORM, str(user.id)))
         if not jobs:
-            await message.reply_text("You have no stories yet. Try /story a cat and a dog")
+            await message.reply_text(
+                f"Nothing yet. Try /story a cat and a dog or {_VIDEO_EXAMPLE}"
+            )
             return
         now = datetime.now(UTC)
         lines = [
@@ -240,12 +363,12 @@ class TelegramAdapter:
         try:
             job = await self.runner.get(job_id)
         except CoreError:
-            await query.answer("That story is gone.")
+            await query.answer("That job is gone.")
             return
         if str(query.from_user.id) != job.origin.user_id and (
             str(query.from_user.id) not in self.settings.admin_ids
         ):
-            await query.answer("Only the person who asked for this story can cancel it.")
+            await query.answer("Only the person who asked for this can cancel it.")
             return
         await query.answer("Cancelling…")
         await self.runner.cancel(job_id)
@@ -313,49 +436,89 @@ class TelegramAdapter:
 
     # ------------------------------------------------------------------ delivery
 
-    async def deliver(self, job: Job, result: StoryVideo) -> None:
-        """The runner's delivery handler: the MP4 (fitted to the upload limit) as a reply."""
+    async def deliver(self, job: Job, result: JobResult) -> None:
+        """The runner's delivery handler: the MP4(s), each fitted to the upload limit, as a
+        reply to the request — one video as a video, several as one album."""
         chat_id = int(job.origin.chat_id)
         message = self._messages.pop(job.id, None) or self._message_of(job)
+        sources: tuple[Path, ...]
+        if isinstance(result, StoryVideo):
+            sources, caption = (result.video,), result.story.title
+        else:
+            sources, caption = result.videos, result.prompt
         try:
-            video = await shrink_to_fit(
-                result.video, result.video.with_name("story.telegram.mp4"),
-                limit_bytes=self.upload_limit, duration_s=result.duration_s,
-                size=(result.width, result.height),
-            )  # fmt: skip
+            uploads = [
+                await _Upload.of(
+                    await self._fit(path, result), path.name, result.thumbnail if n == 0 else None
+                )
+                for n, path in enumerate(sources)
+            ]
         except CoreError as exc:
             await self._final(message, chat_id, f"❌ {exc}")
             return
         if message is not None:
             await self._edit(message, "📤 Uploading your video…")  # a tick: may be skipped
-        data = await asyncio.to_thread(video.read_bytes)
-        thumbnail = await asyncio.to_thread(result.thumbnail.read_bytes)
         reply_to = job.origin.extra.get("request_message_id")
         await self.app.bot.send_chat_action(chat_id, ChatAction.UPLOAD_VIDEO)
-        for _attempt in range(2):
+        for attempt in range(2):
             try:
-                await self.app.bot.send_video(
-                    chat_id,
-                    video=InputFile(data, filename="story.mp4"),
-                    thumbnail=InputFile(thumbnail, filename="thumbnail.jpg", attach=True),
-                    width=result.width, height=result.height,
-                    duration=max(1, round(result.duration_s)),
-                    supports_streaming=True,
-                    caption=result.story.title[:1024],
-                    reply_parameters=(
-                        ReplyParameters(int(reply_to), allow_sending_without_reply=True)
-                        if reply_to else None
-                    ),
-                    write_timeout=max(30.0, len(data) / 250_000),  # ≥ 2 Mbit/s upstream
-                    read_timeout=120.0,
-                )  # fmt: skip
+                await self._send_videos(
+                    chat_id, uploads, result, caption[:1024], int(reply_to) if reply_to else None
+                )
                 break
             except RetryAfter as exc:
+                if attempt:
+                    raise  # the runner retries the delivery later, a bounded number of times
                 await asyncio.sleep(_retry_seconds(exc))
             except Forbidden:
                 log.warning("job %s: the user blocked the bot; not delivered", job.id)
                 raise
         await self._final(message, chat_id, done_summary(result))
+
+    async def _send_videos(
+        self,
+        chat_id: int,
+        uploads: list[_Upload],
+        result: JobResult,
+        caption: str,
+        reply_to: int | None,
+    ) -> None:
+        """One video as a video message; several as one album, the caption on the first."""
+        shape: dict[str, Any] = {
+            "width": result.width, "height": result.height,
+            "duration": max(1, round(result.duration_s)), "supports_streaming": True,
+        }  # fmt: skip
+        options: dict[str, Any] = {
+            "reply_parameters": (
+                ReplyParameters(reply_to, allow_sending_without_reply=True) if reply_to else None
+            ),
+            "write_timeout": max(30.0, sum(len(u.data) for u in uploads) / 250_000),  # 2 Mbit/s
+            "read_timeout": 120.0,
+        }
+        if len(uploads) == 1:
+            (upload,) = uploads
+            await self.app.bot.send_video(
+                chat_id, InputFile(upload.data, filename=upload.name),
+                thumbnail=upload.thumbnail_file(), caption=caption, **shape, **options,
+            )  # fmt: skip
+            return
+        album = [
+            InputMediaVideo(
+                InputFile(u.data, filename=u.name, attach=True),
+                thumbnail=u.thumbnail_file(),
+                **shape,
+            )
+            for u in uploads
+        ]
+        await self.app.bot.send_media_group(chat_id, album, caption=caption, **options)
+
+    async def _fit(self, video: Path, result: JobResult) -> Path:
+        """`video`, or a re-encoded copy of it under the upload limit (each file of an album is
+        held to the limit on its own)."""
+        return await shrink_to_fit(
+            video, video.with_name(f"{video.stem}.telegram.mp4"), limit_bytes=self.upload_limit,
+            duration_s=result.duration_s, size=(result.width, result.height),
+        )  # fmt: skip
 
     async def _final(self, message: _Message | None, chat_id: int, text: str) -> None:
         if message is not None:
@@ -373,19 +536,26 @@ class TelegramAdapter:
     # ------------------------------------------------------------------ helpers
 
     def _help(self) -> str:
-        narrator = self.runner.pipeline.providers.narrator
-        voices = narrator.voices()
+        providers = self.runner.pipeline.providers
+        voices = providers.narrator.voices()
         example = voices[0].name if voices else "default"
-        return help_text(
+        text = help_text(
             example="/story a cat and a dog",
             with_options=f"/story scenes=4 aspect=9:16 style=watercolor voice={example} "
             "language=fr a brave little fox  (options go before the theme)",
             voices=voices,
         )
+        return text + _VIDEO_HELP if providers.animator is not None else text
 
     def _user_language(self, code: str | None) -> str | None:
         """The user's Telegram language, if the active story writer can write it."""
         return code if code and self.runner.pipeline.writes(code) else None
+
+
+def _command_and_rest(text: str) -> tuple[str, str]:
+    """`/video@bot a b` → (`/video@bot`, `a b`)."""
+    parts = text.split(maxsplit=1)
+    return (parts[0] if parts else ""), (parts[1] if len(parts) > 1 else "")
 
 
 def _ago(delta: timedelta) -> str:

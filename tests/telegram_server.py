@@ -23,13 +23,19 @@ Faithful to the real Bot API (as described in the project's telegram-wire.md ref
 * Uploads: a file above `max_upload` → 413 `Request Entity Too Large`; a thumbnail is honoured
   only if it is a JPEG of at most 320×320 and 200 kB (else silently dropped, like Telegram);
   files can be re-sent by `file_id` and downloaded through `getFile` (20 MB limit).
+* Albums (`sendMediaGroup`): 1–10 items of photo/video/audio/document (documents only with
+  documents), each `attach://` part present, checked before anything is sent; the messages share
+  a `media_group_id` (a single item is an ordinary message). Errors worded as TDLib's.
 * Updates are real Update JSON: a command has `entities[0]` = `bot_command` at offset 0 (UTF-16
-  lengths); a button press is a `callback_query` whose `message` is the current bot message.
+  lengths), as does a `/command` caption (`caption_entities`); a user's photo is a PhotoSize list,
+  smallest first; a reply carries `reply_to_message` (e.g. that photo); a button press is a
+  `callback_query` whose `message` is the current bot message.
 
 Simplified: text formatting (`parse_mode` HTML tags are stripped, Markdown is kept verbatim, no
 entities are returned); no flood control of its own (script it with `fail_next`); every injected
-update is delivered (no group privacy mode); `media` of an album is not validated; file ids are
-readable (`video-3`), and wording of errors for missing parameters is the fake's own.
+update is delivered (no group privacy mode); a user's photo keeps its bytes as its largest size
+(Telegram re-encodes it as JPEG); file ids are readable (`video-3`), and wording of errors for
+missing parameters is the fake's own.
 
 Standalone: `python -m tests.telegram_server --port 8081 [--command '/story a cat']` prints the
 base URLs and serves until Ctrl-C; lines typed on stdin become updates (`/story …` a command,
@@ -80,6 +86,9 @@ CHAT_ACTIONS = frozenset({
     "upload_document", "choose_sticker", "find_location", "record_video_note", "upload_video_note",
 })  # fmt: skip
 DOWNLOAD_LIMIT = 20_000_000  # getFile on the cloud Bot API
+PHOTO_SIDES = (90, 320, 800)  # the smaller renditions of a user's photo (longest side, px)
+ALBUM_MAX = 10
+_ALBUM_KINDS = frozenset({"photo", "video", "audio", "document"})
 
 
 class ApiError(Exception):
@@ -132,6 +141,14 @@ class Call:
         value = self.params.get(name, "")
         part = value.removeprefix("attach://") if value.startswith("attach://") else name
         return self.files.get(part)
+
+    def media_files(self) -> list[UploadedFile | None]:
+        """The upload behind each item of an album's `media` (None: sent by file_id)."""
+        parts = [str(item.get("media", "")) for item in self.json("media", [])]
+        return [
+            self.files.get(p.removeprefix("attach://")) if p.startswith("attach://") else None
+            for p in parts
+        ]
 
     @property
     def result(self) -> Any:
@@ -362,18 +379,56 @@ class FakeTelegram:
         chat_type: str = "private",
         language_code: str | None = "en",
         first_name: str = "Alice",
+        reply_to: int | None = None,
     ) -> int:
-        """Queue a photo (downloadable through getFile) with an optional caption."""
+        """Queue a photo with an optional caption (a `/command` caption gets its bot_command
+        entity); each size is downloadable through getFile. Like Telegram, the `photo` list
+        holds smaller JPEG renditions (sides 90, 320, 800) first and the largest size last;
+        the largest is `data` itself (Telegram would re-encode it)."""
         stored = self._store(UploadedFile("photo.jpg", "image/jpeg", data), "photo")
-        extra: dict[str, Any] = {"photo": [self._photo_size(stored)]}
-        if caption:
-            extra["caption"] = caption
-            if caption.startswith("/"):
-                length = _utf16_len(caption.split(maxsplit=1)[0])
-                extra["caption_entities"] = [{"type": "bot_command", "offset": 0,
-                                              "length": length}]  # fmt: skip
+        sizes = [*self._smaller_sizes(data), self._photo_size(stored)]
+        extra = self._captioned({"photo": sizes}, caption)
         return self._user_message(chat_id, user_id, chat_type, language_code, first_name,
-                                  None, extra)  # fmt: skip
+                                  reply_to, extra)  # fmt: skip
+
+    def send_document(
+        self,
+        data: bytes,
+        *,
+        filename: str,
+        mime_type: str | None = None,
+        caption: str | None = None,
+        chat_id: int = 4242,
+        user_id: int = 4242,
+        chat_type: str = "private",
+        language_code: str | None = "en",
+        first_name: str = "Alice",
+        reply_to: int | None = None,
+    ) -> int:
+        """Queue a file sent as a document (e.g. a picture sent "as file", kept byte for byte),
+        with an optional caption; downloadable through getFile."""
+        if mime_type is None:
+            info = _image_size(data)
+            mime_type = f"image/{info[0].lower()}" if info else "application/octet-stream"
+        stored = self._store(UploadedFile(filename, mime_type, data), "document")
+        document = {
+            "file_id": stored.file_id, "file_unique_id": stored.file_unique_id,
+            "file_name": filename, "mime_type": mime_type, "file_size": len(data),
+        }  # fmt: skip
+        extra = self._captioned({"document": document}, caption)
+        return self._user_message(chat_id, user_id, chat_type, language_code, first_name,
+                                  reply_to, extra)  # fmt: skip
+
+    @staticmethod
+    def _captioned(extra: dict[str, Any], caption: str | None) -> dict[str, Any]:
+        """`extra` with the caption, and a bot_command entity when it starts with `/`."""
+        if not caption:
+            return extra
+        extra = extra | {"caption": caption}
+        if caption.startswith("/"):
+            length = _utf16_len(caption.split(maxsplit=1)[0])
+            extra["caption_entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
+        return extra
 
     def press_button(
         self, *, chat_id: int, message_id: int, data: str, user_id: int = 4242
@@ -679,6 +734,21 @@ class FakeTelegram:
         return {"file_id": stored.file_id, "file_unique_id": stored.file_unique_id,
                 "width": width, "height": height, "file_size": len(stored.data)}  # fmt: skip
 
+    def _smaller_sizes(self, data: bytes) -> list[dict[str, Any]]:
+        """JPEG renditions of a photo for the sides Telegram makes that are below its own."""
+        sizes = []
+        with contextlib.suppress(Exception), Image.open(io.BytesIO(data)) as image:
+            for side in PHOTO_SIDES:
+                if side >= max(image.size):
+                    break
+                small = image.convert("RGB")
+                small.thumbnail((side, side))
+                out = io.BytesIO()
+                small.save(out, "JPEG", quality=80)
+                upload = UploadedFile(f"photo_{side}.jpg", "image/jpeg", out.getvalue())
+                sizes.append(self._photo_size(self._store(upload, "photo")))
+        return sizes
+
     def _thumbnail(self, call: Call, value: str | None, part: str) -> dict[str, Any] | None:
         """The thumbnail PhotoSize, or None when Telegram would ignore it."""
         if value is None:  # not `attach://…`: maybe a direct part (InputFile without attach)
@@ -795,15 +865,40 @@ class FakeTelegram:
         return self._send_media(call, "photo")
 
     def _api_sendMediaGroup(self, call: Call) -> list[dict[str, Any]]:
-        group_id = str(9_000_000 + self._count("album"))
-        messages = []
-        for item in call.json("media", []):
-            kind = str(item.get("type", "document"))
-            extra = self._media(call, kind, item | {kind: item.get("media")}, "")
-            if item.get("caption"):
-                extra["caption"] = str(item["caption"])
-            messages.append(self._send(call, extra | {"media_group_id": group_id}))
-        return messages
+        """An album: each item is a message sharing one `media_group_id` (a single item is an
+        ordinary message). Refused as a whole, before anything is sent, like Telegram."""
+        if "media" not in call.params:
+            raise _bad('parameter "media" is required')
+        items = call.json("media")
+        if not isinstance(items, list) or not items:
+            raise _bad("there are no messages to send")
+        if len(items) > ALBUM_MAX:
+            raise _bad("too many messages to send as an album")
+        kinds = [str(item.get("type", "")) for item in items]
+        if unknown := next((k for k in kinds if k not in _ALBUM_KINDS), None):
+            raise _bad(f'can\'t parse InputMedia: type "{unknown}" can\'t be used in '
+                       "sendMediaGroup")  # fmt: skip
+        if "document" in kinds and set(kinds) != {"document"}:
+            raise _bad("document can't be mixed with other media types")
+        self._chat(call)
+        extras = []
+        for item, kind in zip(items, kinds, strict=True):
+            media = item.get("media")
+            if not media or (
+                str(media).startswith("attach://")
+                and str(media).removeprefix("attach://") not in call.files
+            ):
+                raise _bad("can't parse InputMedia: media not found")
+            extra = self._media(call, kind, item | {kind: media}, "")
+            if caption := item.get("caption"):
+                if len(str(caption)) > 1024:
+                    raise _bad("message caption is too long")
+                extra["caption"] = str(caption)
+            extras.append(extra)
+        album = (
+            {"media_group_id": str(9_000_000 + self._count("album"))} if len(extras) > 1 else {}
+        )
+        return [self._send(call, extra | album) for extra in extras]
 
     def _api_answerCallbackQuery(self, call: Call) -> bool:
         query_id = call.params.get("callback_query_id", "")
