@@ -19,22 +19,28 @@ from core.runner import JobRunner, RunnerLimits
 log = logging.getLogger(__name__)
 
 # Which setting turns each front end on.
-FRONT_ENDS = {"telegram": "TELEGRAM_BOT_TOKEN", "discord": "DISCORD_BOT_TOKEN"}
+FRONT_ENDS = {
+    "telegram": "TELEGRAM_BOT_TOKEN", "discord": "DISCORD_BOT_TOKEN", "http": "STORYBOT_HTTP_PORT",
+}  # fmt: skip
 
 
 def enabled_front_ends(settings: Settings) -> list[str]:
     """The front ends whose settings are present."""
-    tokens = {"telegram": settings.telegram_bot_token, "discord": settings.discord_bot_token}
-    return [name for name, token in tokens.items() if token is not None]
+    settings_of = {
+        "telegram": settings.telegram_bot_token, "discord": settings.discord_bot_token,
+        "http": settings.http_port,
+    }  # fmt: skip
+    return [name for name, value in settings_of.items() if value is not None]
 
 
 def secrets_of(settings: Settings) -> list[str]:
     """Every secret value in the settings, for log redaction."""
     values = (
         settings.gemini_api_key, settings.google_api_key, settings.telegram_bot_token,
-        settings.discord_bot_token,
+        settings.discord_bot_token, settings.webhook_secret,
     )  # fmt: skip
-    return [value.get_secret_value() for value in values if value is not None]
+    secrets = [value.get_secret_value() for value in values if value is not None]
+    return [*secrets, *settings.api_tokens]
 
 
 async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
@@ -43,7 +49,9 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
     os.environ.setdefault("PTB_TIMEDELTA", "true")
     # The chat libraries load only when serving.
     from bot.discord_adapter import DiscordAdapter
+    from bot.http_api import HttpApi
     from bot.telegram_adapter import TelegramAdapter
+    from bot.webhooks import WebhookSender
 
     configure_logging(settings.log_level, secrets_of(settings))
     stop = stop or asyncio.Event()
@@ -58,22 +66,30 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
     async with AsyncExitStack() as stack:
         stack.push_async_callback(providers.aclose)
         store = await stack.enter_async_context(open_job_store(settings.database))
+        # Entered before the runner, so it outlives the webhooks the runner still has running.
+        webhooks = await stack.enter_async_context(WebhookSender.from_settings(store, settings))
         pipeline = Pipeline(providers, PipelineLimits.from_settings(settings))
         limits = RunnerLimits.from_settings(settings)
         resume = frozenset(FRONT_ENDS) | {"http"}
         runner = await stack.enter_async_context(
             JobRunner(store, pipeline, settings.jobs_dir, limits, resume_platforms=resume)
         )
+        runner.on_finished(webhooks.job_finished)
         telegram = None
         if settings.telegram_bot_token is not None:
             telegram = await stack.enter_async_context(TelegramAdapter(runner, settings))
         if settings.discord_bot_token is not None:
             await stack.enter_async_context(DiscordAdapter(runner, settings))
+        http = None
+        if settings.http_port is not None:
+            http = await stack.enter_async_context(HttpApi(runner, settings))
         await stop.wait()
         # Graceful: take no new work, give running jobs and uploads the grace period, then
         # abandon the rest (checkpointed; they resume on the next start) and close the store.
         log.info("shutting down (grace %.0f s)", settings.shutdown_grace_s)
         if telegram is not None:
             await telegram.stop_polling()
+        if http is not None:
+            await http.stop()
         await runner.drain(settings.shutdown_grace_s)
     log.info("stopped; unfinished jobs resume on the next start")

@@ -6,7 +6,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import BeforeValidator, Field, SecretStr, field_validator
+from pydantic import BeforeValidator, Field, HttpUrl, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from core.models import Aspect, Style
@@ -112,6 +112,16 @@ class Settings(BaseSettings):
         900.0, gt=0, le=900, validation_alias="STORYBOT_DISCORD_TOKEN_TTL_S"
     )
 
+    # HTTP API and its webhooks.
+    http_port: int | None = Field(None, ge=0, le=65535, validation_alias="STORYBOT_HTTP_PORT")
+    http_host: str = Field("127.0.0.1", validation_alias="STORYBOT_HTTP_HOST")
+    http_tokens: SecretStr | None = Field(None, validation_alias="STORYBOT_HTTP_TOKENS")
+    http_max_image_mb: float = Field(
+        10.0, gt=0, le=100, validation_alias="STORYBOT_HTTP_MAX_IMAGE_MB"
+    )
+    webhook_url: HttpUrl | None = Field(None, validation_alias="STORYBOT_WEBHOOK_URL")
+    webhook_secret: SecretStr | None = Field(None, validation_alias="STORYBOT_WEBHOOK_SECRET")
+
     # Storage and story defaults.
     data_dir: Path = Field(Path("data"), validation_alias="STORYBOT_DATA_DIR")
     scenes: int = Field(5, ge=1, le=10, validation_alias="STORYBOT_SCENES")
@@ -153,6 +163,10 @@ class Settings(BaseSettings):
         "google_api_key",
         "telegram_bot_token",
         "discord_bot_token",
+        "http_port",
+        "http_tokens",
+        "webhook_url",
+        "webhook_secret",
         "gemini_base_url",
         "gemini_live_base_url",
         "live_model_setting",
@@ -176,6 +190,15 @@ class Settings(BaseSettings):
     def google_key(self) -> SecretStr | None:
         """The Google API key to use: `GEMINI_API_KEY` wins over `GOOGLE_API_KEY`."""
         return self.gemini_api_key or self.google_api_key
+
+    @property
+    def api_tokens(self) -> tuple[str, ...]:
+        """The HTTP API's bearer tokens (`STORYBOT_HTTP_TOKENS`, comma-separated)."""
+        if self.http_tokens is None:
+            return ()
+        return tuple(
+            t.strip() for t in self.http_tokens.get_secret_value().split(",") if t.strip()
+        )
 
     @property
     def active_provider(self) -> ProviderChoice:

@@ -76,7 +76,15 @@ _STAGE_STATUS = {
 
 
 class LimitReached(InvalidRequest):
-    """A per-user limit or the allow-list refused a job; the message says which and when."""
+    """A per-user limit or the allow-list refused a job; the message says which and when.
+
+    `retry_after_s` is when trying again may succeed, or None when waiting will not help (the
+    allow-list, a limit of 0).
+    """
+
+    def __init__(self, message: str, retry_after_s: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
 
 
 @dataclass(frozen=True, slots=True)
@@ -366,6 +374,11 @@ class JobRunner:
             platform=origin.platform, user_id=origin.user_id, limit=limit
         )
 
+    @property
+    def queue_depth(self) -> int:
+        """How many jobs wait for a free slot (running ones not counted)."""
+        return len(self._queue)
+
     def queue_position(self, job_id: JobId) -> int | None:
         """1 for the next job to start; None if not queued."""
         try:
@@ -393,8 +406,9 @@ class JobRunner:
         )
         if in_flight >= self.limits.user_jobs_in_flight:
             raise LimitReached(
-                f"You already have {in_flight} story in progress (the limit is "
-                f"{self.limits.user_jobs_in_flight}); wait for it to finish or cancel it."
+                f"You already have {in_flight} story or video in progress (the limit is "
+                f"{self.limits.user_jobs_in_flight}); wait for it to finish or cancel it.",
+                retry_after_s=60,  # a guess: jobs take about a minute
             )
         await self._check_daily(origin, self.limits.user_jobs_per_day, "stories", clips=False)
         if makes_clips:
@@ -422,7 +436,8 @@ class JobRunner:
         wait = oldest + timedelta(days=1) - datetime.now(UTC)
         raise LimitReached(
             f"You have made {today} {what} in the last 24 hours (the limit is {limit}); "
-            f"the next one frees up in {_duration(wait)}."
+            f"the next one frees up in {_duration(wait)}.",
+            retry_after_s=max(1.0, wait.total_seconds()),
         )
 
     # ------------------------------------------------------------------ running

@@ -119,7 +119,7 @@ async def test_per_user_limits_and_allow_list(store: JobStore, tmp_path: Path) -
         admin_ids=frozenset({"boss"}), allowed_ids=frozenset({"user1", "chat2", "boss"}),
     ) as runner:  # fmt: skip
         first = await runner.submit(REQUEST, user(1))
-        with pytest.raises(LimitReached, match="already have 1 story in progress"):
+        with pytest.raises(LimitReached, match="already have 1 story or video in progress"):
             await runner.submit(REQUEST, user(1))
         with pytest.raises(LimitReached, match="private"):
             await runner.submit(REQUEST, user(3))
