@@ -14,7 +14,8 @@ from typing import Any
 
 import httpx
 
-from bot.http_api import PLATFORM, job_view
+from bot.http_api import PLATFORM
+from bot.http_shapes import job_view
 from core.config import Settings
 from core.jobs import Job, JobStatus, JobStore
 

@@ -1,0 +1,302 @@
+"""The HTTP API's JSON shapes (requests, answers, errors) and the views of a job in them."""
+
+# No `from __future__ import annotations`: FastAPI and pydantic read these annotations at run time.
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, StringConstraints
+
+from core.jobs import Job, JobKind, JobStatus
+from core.models import (
+    MAX_SCENES,
+    MAX_THEME_CHARS,
+    MAX_VIDEO_PROMPT_CHARS,
+    MAX_VIDEOS,
+    VIDEO_SECONDS,
+    Aspect,
+    StoryRequest,
+    Style,
+    VideoRequest,
+)
+
+# ---------------------------------------------------------------------------------- shapes
+
+
+# Numbers and switches are strict (`true` is not 1, "4" is not 4); unknown fields are refused.
+
+
+class VideoGenerate(BaseModel):
+    """`POST /api/videos/generate`: the seed's fields (`save_to_cloud` is not offered)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    prompt: Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_VIDEO_PROMPT_CHARS),
+        Field(description="what the video shows"),
+    ]
+    aspect_ratio: Literal["16:9", "9:16"] = "16:9"
+    number_of_videos: int = Field(1, ge=1, le=MAX_VIDEOS, strict=True)
+    duration_seconds: int = Field(
+        VIDEO_SECONDS[1], ge=VIDEO_SECONDS[0], le=VIDEO_SECONDS[1], strict=True,
+        description="each model rounds it to a length it makes",
+    )  # fmt: skip
+    person_generation: Literal["ALLOW_ALL", "DENY_ALL"] = "DENY_ALL"
+    input_image_base64: str | None = Field(
+        None, description="a PNG or JPEG (base64, optionally a data: URL) to use as first frame"
+    )
+    negative_prompt: str | None = Field(None, max_length=500)
+    webhook_url: HttpUrl | None = Field(
+        None, description="POSTed to when the job completes or fails (else STORYBOT_WEBHOOK_URL)"
+    )
+
+
+class StoryGenerate(BaseModel):
+    """`POST /api/stories/generate`: a narrated story video; unset fields take the bot's
+    defaults (`STORYBOT_SCENES`, `STORYBOT_ASPECT`, …)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    theme: Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_THEME_CHARS),
+        Field(description="what the story is about"),
+    ]
+    scenes: int | None = Field(None, ge=1, le=MAX_SCENES, strict=True)
+    aspect_ratio: Aspect | None = None
+    style: Style | None = None
+    voice: str | None = Field(None, min_length=1, max_length=100)
+    language: str | None = Field(
+        None, pattern=r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})?$", description="e.g. en, fr, pt-br"
+    )
+    captions: bool = Field(True, strict=True)
+    animate: bool = Field(
+        False, strict=True, description="bring each scene to life (slower; limited per day)"
+    )
+    webhook_url: HttpUrl | None = Field(
+        None, description="POSTed to when the job completes or fails (else STORYBOT_WEBHOOK_URL)"
+    )
+
+
+class Accepted(BaseModel):
+    """The answer to a generate request: the job exists and waits for a slot."""
+
+    job_id: str
+    status: JobStatus
+    message: str
+    created_at: datetime
+    estimated_duration: int = Field(
+        description="a rough guess, in seconds, of how long the job runs once started"
+    )
+    status_url: str
+
+
+class Dimensions(BaseModel):
+    """Frame size in pixels."""
+
+    width: int
+    height: int
+
+
+class VideoFile(BaseModel):
+    """One MP4 of a completed job."""
+
+    index: int
+    filename: str
+    file_url: str = Field(description="download URL (range requests supported)")
+    file_size: int
+    format: Literal["mp4"] = "mp4"
+    duration_seconds: float
+    aspect_ratio: str
+    dimensions: Dimensions
+    created_at: datetime
+
+
+class GenerationMetadata(BaseModel):
+    """How a completed job was made."""
+
+    model_name: str
+    models: dict[str, str]
+    backend: str
+    processing_time: float | None = Field(description="seconds from start to finish")
+    generation_time: float | None = Field(description="seconds spent in the pipeline's stages")
+    stage_times: dict[str, float]
+    prompt_used: str
+    title: str | None = None
+    num_videos_requested: int
+    num_videos_generated: int
+    animated_scenes: int | None = None
+    config_used: dict[str, str | int | bool | None]
+    notes: list[str]
+
+
+class WebhookAttempt(BaseModel):
+    """One POST of the webhook: the HTTP status it got, or why it got none."""
+
+    at: datetime
+    status: int | None = None
+    error: str | None = None
+
+
+class WebhookState(BaseModel):
+    """The job's webhook so far."""
+
+    delivered: bool
+    attempts: list[WebhookAttempt]
+
+
+class JobView(BaseModel):
+    """A job as the status and result endpoints show it (the seed's shape)."""
+
+    job_id: str
+    kind: JobKind
+    status: JobStatus
+    message: str
+    progress: int = Field(ge=0, le=100)
+    queue_position: int | None = None
+    videos: list[VideoFile]
+    generation_metadata: GenerationMetadata | None
+    error: str | None
+    created_at: datetime
+    updated_at: datetime
+    started_at: datetime | None
+    completed_at: datetime | None
+    webhook: WebhookState | None = None
+
+
+class Health(BaseModel):
+    """What this API can do right now."""
+
+    status: Literal["healthy"]
+    backend: str
+    story_generation_available: bool
+    video_generation_available: bool
+    features: list[str]
+    queue_depth: int = Field(description="jobs waiting for a slot")
+    max_concurrent_jobs: int
+    auth: Literal["bearer", "loopback"]
+    default_webhook: bool = Field(description="STORYBOT_WEBHOOK_URL is set")
+    max_image_mb: float
+
+
+class ErrorBody(BaseModel):
+    """Every error: a message, and for 422 one message per field."""
+
+    error: str
+    fields: dict[str, str] | None = None
+
+
+# ---------------------------------------------------------------------------------- views
+
+
+def job_view(job: Job, base_url: str, queue_position: int | None = None) -> JobView:
+    """The JSON view of a job; `base_url` (ending in /) makes its download URLs absolute."""
+    meta = job.metadata
+    completed = job.status is JobStatus.COMPLETED
+    files = [path for path in job.outputs if path.suffix == ".mp4"] if completed else []
+    sizes = meta.get("file_sizes", [])
+    aspect = job.request.aspect.value
+    videos = [
+        VideoFile(
+            index=index,
+            filename=download_name(job, index),
+            file_url=f"{base_url}api/videos/file/{job.id}/{index}",
+            file_size=sizes[index] if index < len(sizes) else 0,
+            duration_seconds=float(meta.get("duration_s", 0.0)),
+            aspect_ratio=aspect,
+            dimensions=Dimensions(width=meta.get("width", 0), height=meta.get("height", 0)),
+            created_at=job.completed_at or job.updated_at,
+        )
+        for index in range(len(files))
+    ]
+    webhook = meta.get("webhook")
+    return JobView(
+        job_id=job.id,
+        kind=job.kind,
+        status=job.status,
+        message=_message(job, queue_position, len(videos)),
+        progress=job.percent,
+        queue_position=queue_position,
+        videos=videos,
+        generation_metadata=_generation(job) if completed else None,
+        error=job.error,
+        created_at=job.created_at,
+        updated_at=job.updated_at,
+        started_at=job.started_at,
+        completed_at=job.completed_at,
+        webhook=WebhookState.model_validate(webhook) if webhook else None,
+    )
+
+
+def download_name(job: Job, index: int) -> str:
+    """The file name a download gets: `video_<job>_0.mp4`, `story_<job>_0.mp4`."""
+    return f"{job.kind.value}_{job.id}_{index}.mp4"
+
+
+def _message(job: Job, position: int | None, videos: int) -> str:
+    match job.status:
+        case JobStatus.PENDING:
+            return f"queued, position {position}" if position else "queued"
+        case JobStatus.COMPLETED if job.metadata.get("files_removed"):
+            return "done; the files have expired"
+        case JobStatus.COMPLETED if job.kind is JobKind.STORY:
+            return f"story video ready: {job.metadata.get('title', job.subject)}"
+        case JobStatus.COMPLETED:
+            return f"{videos} video(s) ready"
+        case JobStatus.FAILED | JobStatus.CANCELLED:
+            return job.status.value
+        case _:
+            return job.message or job.status.value
+
+
+def _generation(job: Job) -> GenerationMetadata:
+    meta, request = job.metadata, job.request
+    models: dict[str, str] = meta.get("models", {})
+    stages: dict[str, float] = meta.get("stage_s", {})
+    processing = (
+        round((job.completed_at - job.started_at).total_seconds(), 3)
+        if job.completed_at and job.started_at
+        else None
+    )
+    config: dict[str, str | int | bool | None]
+    if isinstance(request, VideoRequest):
+        config = {
+            "aspect_ratio": request.aspect.value, "duration_seconds": request.duration_s,
+            "person_generation": "ALLOW_ALL" if request.people else "DENY_ALL",
+            "number_of_videos": request.count, "negative_prompt": request.negative_prompt,
+            "input_image": request.has_image,
+        }  # fmt: skip
+        requested, model = request.count, models.get("animation", "")
+    else:
+        config = {
+            "scenes": request.scenes, "aspect_ratio": request.aspect.value,
+            "style": request.style.value, "voice": request.voice, "language": request.language,
+            "captions": request.captions, "animate": request.animate,
+        }  # fmt: skip
+        requested, model = 1, models.get("story", "")
+    return GenerationMetadata(
+        model_name=model,
+        models=models,
+        backend=str(meta.get("providers", "")),
+        processing_time=processing,
+        generation_time=round(sum(stages.values()), 3) if stages else None,
+        stage_times=stages,
+        prompt_used=str(meta.get("prompt", job.subject)),
+        title=meta.get("title"),
+        num_videos_requested=requested,
+        num_videos_generated=len(meta.get("file_sizes", [])),
+        animated_scenes=meta.get("animated") if job.kind is JobKind.STORY else None,
+        config_used=config,
+        notes=list(meta.get("notes", [])),
+    )
+
+
+def estimated_seconds(request: StoryRequest | VideoRequest, *, remote: bool) -> int:
+    """A rough guess of a job's running time once started (not counting the queue)."""
+    if isinstance(request, VideoRequest):
+        return 90 if remote else 5 * request.count
+    seconds = 20 + 10 * request.scenes if remote else 3 + 4 * request.scenes
+    if request.animate:
+        seconds += 120 if remote else 3 * request.scenes
+    return seconds
