@@ -33,7 +33,7 @@ class VideoGenerate(BaseModel):
 
     prompt: Annotated[
         str,
-        StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_VIDEO_PROMPT_CHARS),
+        StringConstraints(min_length=1, max_length=MAX_VIDEO_PROMPT_CHARS, pattern=r"\S"),
         Field(description="what the video shows"),
     ]
     aspect_ratio: Literal["16:9", "9:16"] = "16:9"
@@ -60,7 +60,7 @@ class StoryGenerate(BaseModel):
 
     theme: Annotated[
         str,
-        StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_THEME_CHARS),
+        StringConstraints(min_length=1, max_length=MAX_THEME_CHARS, pattern=r"\S"),
         Field(description="what the story is about"),
     ]
     scenes: int | None = Field(None, ge=1, le=MAX_SCENES, strict=True)
