@@ -31,8 +31,8 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-test: install
-	$(BIN)/pytest
+test: install  ## two workers: one per core
+	$(BIN)/pytest -n 2
 
 check: lint typecheck test
 

@@ -349,6 +349,7 @@ class DiscordAdapter:
     ) -> Job:
         picture = None
         if image is not None:
+            await self.runner.check_limits(self._origin(interaction), makes_clips=True)
             try:
                 picture = await image.read()
             except discord.HTTPException:

@@ -145,12 +145,16 @@ class TelegramAdapter:
         if settings.telegram_api_file_url:
             builder = builder.base_file_url(settings.telegram_api_file_url)
         self.app: Application[Any, Any, Any, Any, Any, Any] = builder.build()
-        self.app.add_handler(CommandHandler(["start", "help"], self.help))
-        self.app.add_handler(CommandHandler("story", self.story))
-        self.app.add_handler(CommandHandler("video", self.video))
+        # New messages only: editing a `/story` or `/video` message must not start another job.
+        new = filters.UpdateType.MESSAGE
+        self.app.add_handler(CommandHandler(["start", "help"], self.help, filters=new))
+        self.app.add_handler(CommandHandler("story", self.story, filters=new))
+        self.app.add_handler(CommandHandler("video", self.video, filters=new))
         self.app.add_handler(
             MessageHandler(
-                (filters.PHOTO | filters.Document.IMAGE) & filters.CaptionRegex(_VIDEO_CAPTION),
+                new
+                & (filters.PHOTO | filters.Document.IMAGE)
+                & filters.CaptionRegex(_VIDEO_CAPTION),
                 self.video,
             )
         )
@@ -261,8 +265,9 @@ class TelegramAdapter:
             if not prompt.strip():
                 raise InvalidRequest(f"say what the video should show, e.g. {_VIDEO_EXAMPLE}")
             request = options.request(prompt)
-            picture = await self._picture(message)
             origin = Origin(PLATFORM, str(user.id), str(chat.id))
+            await self.runner.check_limits(origin, makes_clips=True)  # before any download
+            picture = await self._picture(message)
             job = await self.runner.submit_video(request, origin, image=picture)
         except CoreError as exc:
             await message.reply_text(f"⚠️ {exc}")

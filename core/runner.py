@@ -268,7 +268,7 @@ class JobRunner:
         self, request: StoryRequest, origin: Origin, *, keep_files: bool = False
     ) -> Job:
         """Check limits and the request, store the job, queue it; returns at once."""
-        await self._check_limits(origin, makes_clips=request.animate)
+        await self.check_limits(origin, makes_clips=request.animate)
         self.pipeline.validate(request)
         return await self._enqueue(JobKind.STORY, request, origin, keep_files=keep_files)
 
@@ -281,7 +281,7 @@ class JobRunner:
         keep_files: bool = False,
     ) -> Job:
         """A video job: `image` (PNG or JPEG) is its first frame, stored with the job."""
-        await self._check_limits(origin, makes_clips=True)
+        await self.check_limits(origin, makes_clips=True)
         self.pipeline.videos.validate(request)
         if image is not None:
             image = await asyncio.to_thread(imaging.first_frame, image, request.aspect.size)
@@ -392,7 +392,9 @@ class JobRunner:
 
     # ------------------------------------------------------------------ limits
 
-    async def _check_limits(self, origin: Origin, *, makes_clips: bool) -> None:
+    async def check_limits(self, origin: Origin, *, makes_clips: bool) -> None:
+        """Raise `LimitReached` if `origin` may not start a job now (`submit` checks too; a
+        front end calls this first when it would otherwise fetch a user's file in vain)."""
         if origin.platform == "cli":
             return  # the local user owns the machine
         ids = {origin.user_id, origin.chat_id} - {""}

@@ -459,6 +459,16 @@ class FakeTelegram:
         self.chats[chat_id] = chat
         return chat
 
+    def edit_user_message(self, chat_id: int, message_id: int, text: str) -> int:
+        """Queue an `edited_message` update: the user changed the text of an earlier message."""
+        message = dict(self.messages[(chat_id, message_id)])
+        message |= {"text": text, "edit_date": int(time.time())}
+        if text.startswith("/"):
+            length = _utf16_len(text.split(maxsplit=1)[0])
+            message["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
+        self.messages[(chat_id, message_id)] = message
+        return self._queue_update("edited_message", message)
+
     def _user_message(
         self,
         chat_id: int,

@@ -211,6 +211,26 @@ async def test_bad_input_gets_a_clear_reply(
     assert "Traceback" not in answer.params["text"]
 
 
+async def test_editing_a_command_starts_nothing_new(
+    fake: FakeTelegram, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Editing a sent `/story` (or `/video`) message is not a new request: one job only."""
+    settings = telegram_settings(fake, monkeypatch)
+    async with AsyncExitStack() as stack:
+        store, _ = await start_bot(stack, settings, tmp_path)
+        sent = fake.send_command("/story scenes=1 a cat")
+        await fake.wait_for("sendVideo", timeout=120)
+        fake.edit_user_message(4242, sent, "/story scenes=1 a dog")
+        last = fake.edit_user_message(4242, sent, "/video a dog")
+        # PTB asks for updates after the edits: it has handled (here: ignored) them.
+        await fake.wait_for(
+            "getUpdates", lambda c: int(c.params.get("offset") or 0) > last, answered=False
+        )
+        jobs = await store.recent()
+    assert [job.subject for job in jobs] == ["a cat"]
+    assert len(fake.calls_to("sendMessage")) == 1  # the progress message of the one job
+
+
 async def test_markup_characters_are_sent_as_plain_text(
     fake: FakeTelegram, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
