@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # for tests.fak
 from bench.measure import watch_peak
 from core.errors import ProviderUnavailable
 from core.jobs import Job, Origin, open_job_store
-from core.models import Aspect, Scene, Speech, Story, StoryRequest, StoryVideo, Style
+from core.models import Aspect, JobResult, Scene, Speech, Story, StoryRequest, Style
 from core.pipeline import Pipeline
 from core.providers import Providers
 from core.providers.retry import Retryable, RetryPolicy, with_retries
@@ -92,7 +92,7 @@ async def main() -> None:
     submitted_at: dict[str, float] = {}
     delivered_after: dict[str, float] = {}
 
-    async def deliver(job: Job, result: StoryVideo) -> None:
+    async def deliver(job: Job, result: JobResult) -> None:
         delivered[job.id] += 1
         delivered_after.setdefault(job.id, time.perf_counter() - submitted_at[job.id])
 
