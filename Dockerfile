@@ -14,6 +14,8 @@ RUN pip install .
 
 USER storybot
 VOLUME ["/data"]
+# The HTTP API, when STORYBOT_HTTP_PORT=8080 (with STORYBOT_HTTP_HOST=0.0.0.0 and tokens).
+EXPOSE 8080
 WORKDIR /data
 ENTRYPOINT ["storybot"]
 CMD ["run"]
