@@ -100,7 +100,8 @@ class OfflineAnimator:
             text = request.prompt
             scene = Scene(image_prompt=text[:800], narration=text[:400],
                           character_description=text[:800])  # fmt: skip
-            picture = await asyncio.to_thread(render_png, scene, Style.STORYBOOK, (1280, 720))
+            size = request.aspect.size  # drawn in the clip's own shape
+            picture = await asyncio.to_thread(render_png, scene, Style.STORYBOOK, size)
         clips = [
             await render_clip(picture, request.aspect.size, variant=n)
             for n in range(request.count)
