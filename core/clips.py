@@ -109,6 +109,7 @@ class VideoJob:
                 raise ProviderTimeout(
                     f"the video was not ready within {self.deadline_s:g} s; try again later"
                 ) from None
+            videos = videos[: request.count]  # never more files than asked for
             outputs = outputs[: len(videos)]
             for path, data in zip(outputs, videos, strict=True):
                 await remux_for_chat(data, path)
