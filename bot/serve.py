@@ -75,6 +75,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
             JobRunner(store, pipeline, settings.jobs_dir, limits, resume_platforms=resume)
         )
         runner.on_finished(webhooks.job_finished)
+        await webhooks.resume()
         telegram = None
         if settings.telegram_bot_token is not None:
             telegram = await stack.enter_async_context(TelegramAdapter(runner, settings))

@@ -81,6 +81,7 @@ class WebhookSender:
         self.store, self.default_url, self._secret = store, default_url, secret
         self.attempts, self.first_delay_s = attempts, first_delay_s
         self._client = httpx.AsyncClient(timeout=timeout_s, follow_redirects=False)
+        self._resumed: set[asyncio.Task[None]] = set()
 
     @classmethod
     def from_settings(cls, store: JobStore, settings: Settings) -> WebhookSender:
@@ -101,10 +102,14 @@ class WebhookSender:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
+        for task in self._resumed:  # cut short again: the next start goes on with them
+            task.cancel()
+        await asyncio.gather(*self._resumed, return_exceptions=True)
         await self._client.aclose()
 
     async def job_finished(self, job: Job) -> None:
-        """POST the job's payload until it is accepted or the attempts run out."""
+        """POST the job's payload until it is accepted or the attempts run out (counting those
+        already recorded on the job, when a restart resumes it)."""
         url = job.origin.extra.get("webhook_url") or self.default_url
         if job.origin.platform != PLATFORM or job.status not in _NOTIFIED or not url:
             return
@@ -112,8 +117,10 @@ class WebhookSender:
         headers = {"Content-Type": "application/json", "User-Agent": "StoryBot-Webhook/1"}
         if self._secret:
             headers[SIGNATURE_HEADER] = sign(self._secret, body)
-        attempts: list[dict[str, Any]] = []
-        for attempt in range(1, self.attempts + 1):
+        attempts: list[dict[str, Any]] = list(_state(job).get("attempts", []))
+        while len(attempts) < self.attempts:
+            if attempts:
+                await asyncio.sleep(self.first_delay_s * 2 ** (len(attempts) - 1))
             record: dict[str, Any] = {"at": datetime.now(UTC).isoformat()}
             try:
                 response = await self._client.post(url, content=body, headers=headers)
@@ -127,6 +134,20 @@ class WebhookSender:
             )
             if delivered:
                 return
-            if attempt < self.attempts:
-                await asyncio.sleep(self.first_delay_s * 2 ** (attempt - 1))
         log.warning("job %s: webhook not accepted after %d attempts", job.id, self.attempts)
+
+    async def resume(self) -> None:
+        """At start: go on with the webhooks a shutdown cut short (not yet accepted, attempts
+        left), in the background. Jobs never tried are left alone, so that setting a default
+        URL later does not notify every old job."""
+        for job in await self.store.with_status(*_NOTIFIED):
+            state = _state(job)
+            if job.origin.platform == PLATFORM and state and not state.get("delivered"):
+                task = asyncio.create_task(self.job_finished(job))
+                self._resumed.add(task)
+                task.add_done_callback(self._resumed.discard)
+
+
+def _state(job: Job) -> dict[str, Any]:
+    state = job.metadata.get("webhook")
+    return state if isinstance(state, dict) else {}

@@ -629,6 +629,39 @@ async def test_webhook_of_a_failed_job_goes_to_the_default_url_and_gives_up(
     assert [a["status"] for a in recorded["attempts"]] == [500, 500, 500]
 
 
+async def test_a_restart_goes_on_with_webhooks_a_shutdown_cut_short(tmp_path: Path) -> None:
+    """A webhook that had failed once before the process stopped is sent again at the next
+    start, within the attempts left; a delivered one and a never-tried one are left alone."""
+    async with (
+        receiver() as (hooks, url),
+        open_job_store(tmp_path / "jobs.db") as store,
+        WebhookSender(store, default_url=url, attempts=3, first_delay_s=0.01) as sender,
+    ):
+        cut_short, delivered, never = (
+            Job(
+                JobId(name), JobKind.VIDEO, Origin("http", "local"), VideoRequest(prompt="a fox"),
+                status=JobStatus.FAILED, error="no video",
+            )
+            for name in ("cutshort01", "delivered1", "nevertried")
+        )  # fmt: skip
+        for job in (cut_short, delivered, never):
+            await store.create(job)
+        failed_once = {"at": "2026-11-22T00:00:00+00:00", "status": 500}
+        await store.merge_metadata(
+            cut_short.id, webhook={"delivered": False, "attempts": [failed_once]}
+        )
+        await store.merge_metadata(
+            delivered.id, webhook={"delivered": True, "attempts": [failed_once | {"status": 200}]}
+        )
+        await sender.resume()
+        await asyncio.wait_for(hooks.accepted.wait(), 10)
+        await asyncio.sleep(0.1)  # nothing else may come
+        recorded = (await store.get(cut_short.id)).metadata["webhook"]
+    assert [json.loads(body)["job_id"] for body, _ in hooks.calls] == ["cutshort01"]
+    assert recorded["delivered"] is True
+    assert [a["status"] for a in recorded["attempts"]] == [500, 204]
+
+
 # ---------------------------------------------------------------------------------- storybot run
 
 
