@@ -33,3 +33,34 @@ def test_id_lists_are_comma_separated(monkeypatch: pytest.MonkeyPatch) -> None:
     """Allow-lists and admin lists are plain comma-separated ids."""
     monkeypatch.setenv("STORYBOT_ADMIN_IDS", " 12, 34 ,")
     assert Settings(_env_file=None).admin_ids == {"12", "34"}  # type: ignore[call-arg]
+
+
+def test_model_defaults_follow_the_mode(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Live and video models default per mode (Veo is started on Vertex AI only); settings
+    override them; the picture model follows the image back end."""
+    developer = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert developer.video_model == "gemini-omni-1.1-flash"
+    assert developer.live_model.startswith("gemini-2.5-flash-native-audio")
+    assert developer.picture_model == developer.image_model
+    monkeypatch.setenv("GOOGLE_GENAI_USE_VERTEXAI", "true")
+    monkeypatch.setenv("STORYBOT_IMAGE_BACKEND", "imagen")
+    vertex = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert vertex.video_model == "veo-3.1-fast-generate-001"
+    assert vertex.live_model == "gemini-live-2.5-flash-native-audio"
+    assert vertex.picture_model == "imagen-4.0-generate-001"
+    assert not vertex.vertex_project_mode  # no project: express mode
+    monkeypatch.setenv("GOOGLE_CLOUD_PROJECT", "p")
+    monkeypatch.setenv("STORYBOT_VIDEO_MODEL", "veo-2.0-generate-001")
+    chosen = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert chosen.vertex_project_mode
+    assert chosen.video_model == "veo-2.0-generate-001"
+
+
+def test_clip_lengths_round_up_to_what_veo_makes() -> None:
+    """A scene's length is rounded up to a length the model accepts, else its longest."""
+    from core.providers.veo import round_up, veo_lengths
+
+    assert [round_up(s, veo_lengths("veo-3.1-generate-001")) for s in (2.4, 4.0, 4.1, 7, 12)] == [
+        4, 4, 6, 8, 8,
+    ]  # fmt: skip
+    assert [round_up(s, veo_lengths("veo-2.0-generate-001")) for s in (3, 5.5, 9)] == [5, 6, 8]
