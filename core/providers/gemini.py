@@ -176,30 +176,37 @@ class GeminiBackend:
 
 def _classify(exc: errors.APIError, model: str, backend: GeminiBackend) -> Exception:
     """Map an SDK error to our typed errors; never includes the request or its key."""
-    code, name = exc.code, backend.name
-    log.info("%s answered %s %s for %s", name, code, exc.status, model)
+    return classify_status(exc.code, exc.status, exc.details, model, backend)
+
+
+def classify_status(
+    code: int | None, status: str | None, details: Any, model: str, backend: GeminiBackend
+) -> Exception:
+    """Map an HTTP failure of any Google API (`models`, Interactions) to our typed errors."""
+    name = backend.name
+    log.info("%s answered %s %s for %s", name, code, status, model)
     if code == 429:
         return Retryable(
             QuotaExceeded(f"the {name} quota is used up for now; try again later"),
-            _retry_delay(exc.details),
+            _retry_delay(details),
             "rate limited",
         )
-    if code in _RETRYABLE_HTTP:
+    if code is None or code in _RETRYABLE_HTTP:
         return Retryable(
             ProviderUnavailable(f"{name} is overloaded right now; try again in a few minutes"),
             None,
             "overloaded",
         )
-    if code in (401, 403) or "API_KEY_INVALID" in str(exc.details):
+    if code in (401, 403) or "API_KEY_INVALID" in str(details):
         if backend.settings.vertex_project_mode:
             return ConfigurationError(
                 f"Vertex AI refused the credentials for project "
-                f"'{backend.settings.google_cloud_project}' ({exc.status or code})"
+                f"'{backend.settings.google_cloud_project}' ({status or code})"
             )
         return ConfigurationError(f"the {name} API key was rejected; check {backend.key_hint}")
     if code == 404:
         return ModelNotFound(f"the model '{model}' is not available to these credentials")
-    return ProviderError(f"{name} refused the request ({exc.status or code})")
+    return ProviderError(f"{name} refused the request ({status or code})")
 
 
 def _retry_delay(details: Any) -> float | None:

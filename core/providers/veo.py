@@ -16,14 +16,14 @@ from google.genai import _interactions, types
 from core.errors import (
     ConfigurationError,
     ContentRejected,
+    ModelNotFound,
     ProviderError,
     ProviderUnavailable,
-    QuotaExceeded,
 )
 from core.models import Aspect, ClipRequest
 from core.progress import ClipPhase
 from core.providers import ClipStatus
-from core.providers.gemini import GeminiBackend, image_mime
+from core.providers.gemini import GeminiBackend, classify_status, image_mime
 from core.providers.retry import Retryable
 
 log = logging.getLogger(__name__)
@@ -186,7 +186,7 @@ class InteractionsAnimator:
             try:
                 return await request()
             except _interactions.APIStatusError as exc:
-                raise _interaction_error(exc.status_code, self.model) from None
+                raise _interaction_error(exc.status_code, self.model, self.backend) from None
             except _interactions.APIConnectionError:  # timeouts included
                 raise Retryable(
                     ProviderUnavailable("Gemini could not be reached; try again in a minute"),
@@ -209,25 +209,18 @@ def _video(interaction: Any) -> bytes | None:
         return None
 
 
-def _interaction_error(code: int | None, model: str) -> Exception:
-    if code == 429:
-        return Retryable(
-            QuotaExceeded("the Gemini video quota is used up for now; try again later"),
-            None,
-            "rate limited",
+def _interaction_error(code: int | None, model: str, backend: GeminiBackend) -> Exception:
+    """The shared mapping (any 5xx is transient here), except that a model refusing the
+    request cannot make videos."""
+    if code is not None and code >= 500:
+        code = 503
+    error = classify_status(code, None, None, model, backend)
+    if isinstance(error, ModelNotFound) or type(error) is ProviderError:
+        return ConfigurationError(
+            f"the model '{model}' cannot make videos here: animation needs Vertex AI "
+            "(GOOGLE_GENAI_USE_VERTEXAI=true) or a video-capable model in STORYBOT_VIDEO_MODEL"
         )
-    if code is None or code >= 500:
-        return Retryable(
-            ProviderUnavailable("Gemini is overloaded right now; try again in a few minutes"),
-            None,
-            "overloaded",
-        )
-    if code in (401, 403):
-        return ConfigurationError("the Gemini API key was rejected; check GEMINI_API_KEY")
-    return ConfigurationError(
-        f"the model '{model}' cannot make videos here: animation needs Vertex AI "
-        "(GOOGLE_GENAI_USE_VERTEXAI=true) or a video-capable model in STORYBOT_VIDEO_MODEL"
-    )
+    return error
 
 
 def _prompt(request: ClipRequest) -> str:
