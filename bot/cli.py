@@ -9,6 +9,7 @@ import functools
 import getpass
 import os
 import shutil
+import textwrap
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,7 +26,7 @@ from bot.render import ProgressView
 from bot.serve import FRONT_ENDS, enabled_front_ends, secrets_of, serve
 from core.config import ProviderChoice, Settings
 from core.doctor import diagnose
-from core.errors import CoreError, InvalidRequest
+from core.errors import ConfigurationError, CoreError, InvalidRequest
 from core.jobs import Job, Origin, open_job_store
 from core.logs import configure_logging
 from core.models import (
@@ -135,7 +136,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         providers = build_providers(settings)
     except CoreError as exc:
         _error(str(exc))
-        return 1
+        return 2 if isinstance(exc, ConfigurationError) else 1
     match args.command:
         case "voices":
             return _voices(providers)
@@ -157,7 +158,7 @@ def _serve(settings: Settings) -> int:
         asyncio.run(serve(settings))
     except CoreError as exc:
         _error(str(exc))
-        return 1
+        return 2 if isinstance(exc, ConfigurationError) else 1
     return 0
 
 
@@ -165,7 +166,14 @@ async def _doctor(settings: Settings) -> int:
     checks = await diagnose(settings)
     for check in checks:
         mark = "[green]✓[/]" if check.ok else "[red]✗[/]"
-        out.print(mark, Text(f"{check.name}: {check.detail}"))
+        # Wrapped here, between words only, so that no model id is ever cut (80 columns).
+        lines = textwrap.wrap(
+            f"{check.name}: {check.detail}", width=76, subsequent_indent="    ",
+            break_long_words=False, break_on_hyphens=False,
+        )  # fmt: skip
+        out.print(mark, Text(lines[0]), soft_wrap=True)
+        for line in lines[1:]:
+            out.print(" ", Text(line), soft_wrap=True)
     failed = [c.name for c in checks if not c.ok]
     if failed:
         _error(f"{len(failed)} problem(s): {', '.join(failed)}")
@@ -320,6 +328,9 @@ def _finish(
     started: list[JobId] = []
     try:
         job, result, destination = asyncio.run(run(started))
+    except ConfigurationError as exc:  # found at start (a job's own failures are CoreError)
+        _error(str(exc))
+        return 2
     except CoreError as exc:
         _error(str(exc))
         return 1
@@ -360,6 +371,7 @@ async def _run_job(
     """Run one job (new, or `resume`d) on a local runner with a progress bar; move the video
     to its destination. `started` receives the job id as soon as it exists."""
     try:
+        await pipeline.providers.prepare()
         async with (
             open_job_store(settings.database) as store,
             JobRunner(

@@ -65,6 +65,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
     )
     async with AsyncExitStack() as stack:
         stack.push_async_callback(providers.aclose)
+        await providers.prepare()  # every needed model exists, or start stops here
         store = await stack.enter_async_context(open_job_store(settings.database))
         # Entered before the runner, so it outlives the webhooks the runner still has running.
         webhooks = await stack.enter_async_context(WebhookSender.from_settings(store, settings))

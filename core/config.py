@@ -68,18 +68,20 @@ class Settings(BaseSettings):
     gemini_base_url: str | None = Field(None, validation_alias="GEMINI_BASE_URL")
     gemini_live_base_url: str | None = Field(None, validation_alias="GEMINI_LIVE_BASE_URL")
 
-    # Models (current defaults live here and nowhere else).
-    text_model: str = Field("gemini-2.5-flash", validation_alias="STORYBOT_TEXT_MODEL")
-    image_model: str = Field("gemini-2.5-flash-image", validation_alias="STORYBOT_IMAGE_MODEL")
-    tts_model: str = Field("gemini-2.5-flash-preview-tts", validation_alias="STORYBOT_TTS_MODEL")
+    # Models: unset, each role's model is chosen at run time from what the credentials can
+    # see (`core/providers/catalog.py` holds the preference lists).
+    text_model: str | None = Field(None, validation_alias="STORYBOT_TEXT_MODEL")
+    image_model: str | None = Field(None, validation_alias="STORYBOT_IMAGE_MODEL")
+    tts_model: str | None = Field(None, validation_alias="STORYBOT_TTS_MODEL")
     image_backend: ImageBackend = Field(
         ImageBackend.GEMINI, validation_alias="STORYBOT_IMAGE_BACKEND"
     )
-    imagen_model: str = Field("imagen-4.0-generate-001", validation_alias="STORYBOT_IMAGEN_MODEL")
+    imagen_model: str | None = Field(None, validation_alias="STORYBOT_IMAGEN_MODEL")
     narrator: NarratorChoice = Field(NarratorChoice.TTS, validation_alias="STORYBOT_NARRATOR")
-    live_model_setting: str | None = Field(None, validation_alias="STORYBOT_LIVE_MODEL")
+    live_model: str | None = Field(None, validation_alias="STORYBOT_LIVE_MODEL")
     live_timeout_s: float = Field(30.0, gt=0, le=300, validation_alias="STORYBOT_LIVE_TIMEOUT_S")
-    video_model_setting: str | None = Field(None, validation_alias="STORYBOT_VIDEO_MODEL")
+    video_model: str | None = Field(None, validation_alias="STORYBOT_VIDEO_MODEL")
+    model_refresh_h: float = Field(6.0, gt=0, le=720, validation_alias="STORYBOT_MODEL_REFRESH_H")
 
     # Animation (Veo clips) and its cost guard.
     video_poll_s: float = Field(10.0, gt=0, le=120, validation_alias="STORYBOT_VIDEO_POLL_S")
@@ -169,8 +171,12 @@ class Settings(BaseSettings):
         "webhook_secret",
         "gemini_base_url",
         "gemini_live_base_url",
-        "live_model_setting",
-        "video_model_setting",
+        "text_model",
+        "image_model",
+        "tts_model",
+        "imagen_model",
+        "live_model",
+        "video_model",
         "google_cloud_project",
         "telegram_api_base_url",
         "telegram_api_file_url",
@@ -213,28 +219,6 @@ class Settings(BaseSettings):
     def vertex_project_mode(self) -> bool:
         """Vertex AI with a project and application default credentials (not express mode)."""
         return self.use_vertexai and self.google_cloud_project is not None
-
-    @property
-    def picture_model(self) -> str:
-        """The model that draws pictures with the configured image back end."""
-        return self.imagen_model if self.image_backend is ImageBackend.IMAGEN else self.image_model
-
-    @property
-    def live_model(self) -> str:
-        """The Live API model: `STORYBOT_LIVE_MODEL`, else the native-audio model of the mode."""
-        if self.live_model_setting:
-            return self.live_model_setting
-        if self.use_vertexai:
-            return "gemini-live-2.5-flash-native-audio"
-        return "gemini-2.5-flash-native-audio-preview-09-2025"
-
-    @property
-    def video_model(self) -> str:
-        """The clip model: `STORYBOT_VIDEO_MODEL`, else Veo on Vertex AI and a video-capable
-        Gemini model through the Interactions API on the Developer API."""
-        if self.video_model_setting:
-            return self.video_model_setting
-        return "veo-3.1-fast-generate-001" if self.use_vertexai else "gemini-omni-1.1-flash"
 
     @property
     def jobs_dir(self) -> Path:

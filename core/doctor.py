@@ -6,7 +6,7 @@ import asyncio
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from core.config import NarratorChoice, ProviderChoice, Settings
+from core.config import ProviderChoice, Settings
 from core.errors import CoreError
 from core.ffmpeg import ffmpeg_exe
 
@@ -62,19 +62,17 @@ async def _espeak() -> Check:
     return Check("eSpeak NG", True, f"{len(voices)} offline voices")
 
 
-_VEO_NEEDS_VERTEX = (
-    "Veo is served only on Vertex AI by google-genai 3.x: animation needs "
-    "GOOGLE_GENAI_USE_VERTEXAI=true, or a video-capable Gemini model in STORYBOT_VIDEO_MODEL"
-)
-_NO_ANIMATION = " — animated stories will show stills"
-_IMAGEN_RETIRED = (
-    " (Imagen models are being retired: set STORYBOT_IMAGEN_MODEL, "
-    "or STORYBOT_IMAGE_BACKEND=gemini)"
-)
+_WHY = {
+    "setting": "your setting", "preferred": "preferred", "discovered": "discovered",
+    "unverified": "not verified: the model list could not be read",
+}  # fmt: skip
 
 
 async def _gemini(settings: Settings, credentials: Credentials | None) -> list[Check]:
-    from core.providers.gemini import GeminiBackend
+    from core.providers.catalog import LABEL, SETTING, Role
+    from core.providers.google_backend import GeminiBackend, model_settings
+    from core.providers.resolver import check_setting
+    from core.providers.startup import StartupCheck
 
     if settings.vertex_project_mode:
         mode = (
@@ -89,36 +87,29 @@ async def _gemini(settings: Settings, credentials: Credentials | None) -> list[C
         mode, auth = "Gemini Developer API", f"API key from {source}"
     checks = [Check("back end", True, f"gemini ({mode})")]
     try:
+        for role, model in model_settings(settings).items():
+            check_setting(role, model)
         backend = GeminiBackend(
             settings.model_copy(update={"retry_budget_s": 15.0}), credentials=credentials
         )
     except CoreError as exc:
         return [*checks, Check("configuration", False, exc.message)]
     checks.append(Check("credentials", True, auth))
-    roles = [
-        ("text model", settings.text_model),
-        (f"image model ({settings.image_backend.value})", settings.picture_model),
-        ("TTS model", settings.tts_model),
-    ]
-    if settings.narrator is NarratorChoice.LIVE:
-        roles.append(("Live narration model", settings.live_model))
-    # Animation is opt-in: without a usable video model, stories are still made (as stills).
-    video = "video model (animation)"
-    if settings.use_vertexai or not settings.video_model.startswith("veo"):
-        roles.append((video, settings.video_model))
     try:
-        found = await asyncio.gather(*(backend.has_model(model) for _, model in roles))
+        statuses = await StartupCheck(backend.models, settings).statuses()
     except CoreError as exc:
         return [*checks, Check("models", False, exc.message)]
     finally:
         await backend.aclose()
-    for (role, model), ok in zip(roles, found, strict=True):
-        detail = model if ok else f"{model} is not available to these credentials"
-        if not ok and model == settings.imagen_model:
-            detail += _IMAGEN_RETIRED
-        if not ok and role == video:
-            detail += _NO_ANIMATION
-        checks.append(Check(role, ok or role == video, detail))
-    if video not in (role for role, _ in roles):
-        checks.append(Check(video, True, _VEO_NEEDS_VERTEX + _NO_ANIMATION))
+    for status in statuses:
+        role, choice = status.role, status.choice
+        if choice is not None:
+            checks.append(Check(LABEL[role], True, f"{choice.model} ({_WHY[choice.why]})"))
+        elif role is Role.IMAGEN:
+            checks.append(Check(LABEL[role], True, "none available; the image model draws"))
+        else:
+            missing = f"none available — set {SETTING[role]}"
+            if role is Role.VIDEO:
+                missing += "; animated stories will show stills"
+            checks.append(Check(LABEL[role], not status.required, missing))
     return checks

@@ -50,6 +50,10 @@ class ConfigurationError(ProviderError):
     """Missing or invalid credentials or settings (bad key, unknown project); safe to show."""
 
 
+class CredentialsRejected(ConfigurationError):
+    """The service refused the key or credentials; every call would fail; safe to show."""
+
+
 class ModelNotFound(ConfigurationError):
     """A configured model name does not exist or is not visible to the key; safe to show."""
 

@@ -106,6 +106,7 @@ import textwrap
 import threading
 import time
 import uuid
+import wave
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -119,22 +120,19 @@ import numpy as np
 from aiohttp import web
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
+from tests.gemini_catalog import (
+    DEFAULT_MODELS,
+    FakeModel,
+    check_generate,
+    check_predict,
+    infer,
+)
+
 Kind = Literal[
     "story", "image", "tts", "text", "list",
     "imagen", "video", "poll", "interaction", "interaction_poll",
 ]  # fmt: skip
 KINDS: tuple[Kind, ...] = get_args(Kind)
-DEFAULT_MODELS = [
-    "gemini-2.5-flash", "gemini-2.5-flash-image", "gemini-2.5-flash-preview-tts",
-    "imagen-4.0-generate-001", "veo-3.1-generate-001", "veo-3.1-fast-generate-001",
-    "gemini-omni-1.1-flash", "gemini-2.5-flash-live-preview",
-    "gemini-live-2.5-flash-native-audio", "gemini-2.5-flash-native-audio-preview-09-2025",
-]  # fmt: skip
-DEFAULT_VIDEO_MODELS = [
-    "veo-3.1-generate-001",
-    "veo-3.1-fast-generate-001",
-    "gemini-omni-1.1-flash",
-]
 DEFAULT_SCENES = 3
 _NUMBER_WORDS = ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"]
 SCENE_COUNT_RE = re.compile(rf"exactly\s+(\d+|{'|'.join(_NUMBER_WORDS)})\s+scenes?", re.I)
@@ -575,10 +573,21 @@ class RecordedRequest:
 
     @property
     def voice(self) -> str | None:
-        """The prebuilt voice name of a TTS request."""
+        """The voice of a TTS request: `voiceConfig.voice` or the prebuilt voice name."""
         voice = _get(_get(self.generation_config, "speechConfig"), "voiceConfig")
-        name: str | None = _get(_get(voice, "prebuiltVoiceConfig"), "voiceName")
+        name: str | None = _get(voice, "voice") or _get(
+            _get(voice, "prebuiltVoiceConfig"), "voiceName"
+        )
         return name
+
+    @property
+    def speech_styles(self) -> list[str]:
+        """The `speech_metadata.style` of each part of a TTS request."""
+        return [
+            str(_get(_get(p, "speechMetadata"), "style"))
+            for p in self._parts()
+            if _get(_get(p, "speechMetadata"), "style")
+        ]
 
     @property
     def schema(self) -> dict[str, Any] | None:
@@ -883,7 +892,7 @@ class FakeGemini:
         self,
         *,
         api_key: str | None = "test-key",
-        models: list[str] | None = None,
+        models: Sequence[str | FakeModel] | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
         latency: dict[str, float] | None = None,
@@ -897,8 +906,9 @@ class FakeGemini:
     ) -> None:
         self.api_key = api_key  # None: any non-empty key is accepted
         self.bearer_token = bearer_token  # Vertex OAuth token; None: any non-empty token
-        self.models = list(DEFAULT_MODELS if models is None else models)
-        self.video_models = list(DEFAULT_VIDEO_MODELS if video_models is None else video_models)
+        self.specs: dict[str, FakeModel] = {}  # models the naming rules cannot read
+        self.models = list(DEFAULT_MODELS if models is None else models)  # type: ignore[arg-type]
+        self.video_models = video_models  # None: every model whose outputs include video
         self.host, self.port = host, port
         self.latency: dict[str, float] = dict.fromkeys(KINDS, 0.0) | (latency or {})
         self.image_scale = image_scale  # e.g. 0.25 for fast tests; the aspect ratio is kept
@@ -913,6 +923,24 @@ class FakeGemini:
         self._queues: dict[str, deque[Fault]] = {k: deque() for k in KINDS}
         self._closing = asyncio.Event()
         self._runner: web.AppRunner | None = None
+
+    @property
+    def models(self) -> list[str]:
+        """The catalog's model ids; assign ids or `FakeModel`s (kept in `specs`)."""
+        return self._models
+
+    @models.setter
+    def models(self, entries: Sequence[str | FakeModel]) -> None:
+        self._models = []
+        for entry in entries:
+            if isinstance(entry, FakeModel):
+                self.specs[entry.id] = entry
+                entry = entry.id
+            self._models.append(entry)
+
+    def spec(self, model: str) -> FakeModel:
+        """What `model` can do: its `FakeModel`, else read from its id."""
+        return self.specs.get(model) or infer(model)
 
     @property
     def base_url(self) -> str:
@@ -1053,8 +1081,16 @@ class FakeGemini:
         wants_video = record.kind == "video" or (
             record.kind == "interaction" and record.wants_video
         )
-        if wants_video and record.model not in self.video_models:
+        if wants_video and not self._makes_video(record):
             return HttpError.no_video(record.model or "")
+        spec = self.spec(record.model or "")
+        why: str | None = None
+        if record.kind in ("story", "image", "tts", "text") and record.body is not None:
+            why = check_generate(spec, record.kind, record.body, _get)
+        elif record.kind in ("imagen", "video"):
+            why = check_predict(spec, record.kind, record.parameters, record.prompt)
+        if why is not None:
+            return HttpError.invalid_argument(why)
         if record.kind == "poll" and record.operation not in self.operations:
             return HttpError(404, "NOT_FOUND", f"Operation {record.operation} not found.")
         if record.kind == "interaction_poll" and record.operation not in self.operations:
@@ -1102,11 +1138,18 @@ class FakeGemini:
             return web.json_response(await self._poll_interaction(record))
         return web.json_response(await self._generate(record, fault))
 
+    def _makes_video(self, record: RecordedRequest) -> bool:
+        model = record.model or ""
+        if self.video_models is not None:
+            return model in self.video_models
+        wanted = "veo" if record.kind == "video" else "interactions"
+        return wanted in self.spec(model).outputs
+
     def _model_info(self, model: str) -> dict[str, Any]:
-        return {"name": f"models/{model}", "version": "001",
+        return {"name": f"models/{model}", "baseModelId": model, "version": "001",
                 "displayName": model.replace("-", " ").title(), "description": f"Fake {model}",
                 "inputTokenLimit": 1_048_576, "outputTokenLimit": 65_536,
-                "supportedGenerationMethods": ["generateContent", "countTokens"]}  # fmt: skip
+                "supportedGenerationMethods": list(self.spec(model).methods)}  # fmt: skip
 
     def _list(self, request: web.Request, model: str | None) -> dict[str, Any]:
         if model is not None:
@@ -1347,11 +1390,13 @@ class FakeGemini:
                 parts.insert(0, {"text": "Here it is."})
             out_tokens, modality = 1290, "IMAGE"
         elif record.kind == "tts":
-            # Like the real model, speak the line, not the instruction before it.
-            pcm = await asyncio.to_thread(speech_pcm, prompt.rsplit("\n\n", 1)[-1])
-            parts = [
-                {"inlineData": {"mimeType": TTS_MIME, "data": base64.b64encode(pcm).decode()}}
-            ]
+            # 3.8 TTS reads its text verbatim and answers WAV; earlier models speak the line
+            # after an instruction (after the last blank line) and answer raw PCM.
+            structured = self.spec(model).structured_tts
+            spoken = prompt if structured else prompt.rsplit("\n\n", 1)[-1]
+            pcm = await asyncio.to_thread(speech_pcm, spoken)
+            data, mime = (_wav(pcm), "audio/wav") if structured else (pcm, TTS_MIME)
+            parts = [{"inlineData": {"mimeType": mime, "data": base64.b64encode(data).decode()}}]
             out_tokens, modality = len(pcm) // (2 * TTS_RATE) * 25 + 1, "AUDIO"
         elif record.kind == "story":
             parts = [{"text": json.dumps(self._story_json(record), ensure_ascii=False)}]
@@ -1385,6 +1430,16 @@ class FakeGemini:
 
 def _error(fault: HttpError) -> web.Response:
     return web.json_response(fault.body(), status=fault.status)
+
+
+def _wav(pcm: bytes) -> bytes:
+    out = io.BytesIO()
+    with wave.open(out, "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(TTS_RATE)
+        wav.writeframes(pcm)
+    return out.getvalue()
 
 
 def _to_jpeg(png: bytes) -> bytes:

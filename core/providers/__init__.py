@@ -78,7 +78,11 @@ class Animator(Protocol):
     and `wait` polls that operation (also after a restart) until its clips are ready."""
 
     name: str
-    model: str
+
+    @property
+    def model(self) -> str:
+        """The video model in use now."""
+        ...
 
     def clip_length(self, wanted_s: float) -> float:
         """The clip length the model will make for a wanted length (rounded up if it can)."""
@@ -104,7 +108,16 @@ class Providers:
     animator: Animator | None = None
     label: str = "offline"
     close: Callable[[], Awaitable[None]] | None = None
-    models: dict[str, str] = field(default_factory=dict)  # role → model, for job metadata
+    # What each step uses, for job metadata; the Gemini back end keeps it current as models
+    # are resolved and replaced.
+    models: dict[str, str] = field(default_factory=dict)
+    # Resolves the models at start (Gemini); raises `ConfigurationError` when one is missing.
+    prepare_models: Callable[[], Awaitable[None]] | None = None
+
+    async def prepare(self) -> None:
+        """Check, before any job, that every needed model exists (no-op offline)."""
+        if self.prepare_models is not None:
+            await self.prepare_models()
 
     async def aclose(self) -> None:
         """Close clients held by the providers (the offline ones hold none)."""
@@ -134,44 +147,42 @@ def build_providers(settings: Settings, *, credentials: Credentials | None = Non
 
 def _google(settings: Settings, credentials: Credentials | None) -> Providers:
     # Imported here: the SDK is slow to import and the offline back end does not need it.
-    from core.providers.gemini import (
-        GeminiBackend,
-        GeminiIllustrator,
-        GeminiNarrator,
-        GeminiStoryWriter,
-    )
+    from core.providers.gemini import GeminiIllustrator, GeminiStoryWriter
+    from core.providers.gemini_tts import GeminiNarrator
+    from core.providers.google_backend import GeminiBackend, model_settings
     from core.providers.imagen import ImagenIllustrator
     from core.providers.live import LiveNarrator
+    from core.providers.resolver import check_setting
+    from core.providers.startup import StartupCheck
     from core.providers.veo import InteractionsAnimator, VeoAnimator
 
+    for role, model in model_settings(settings).items():
+        check_setting(role, model)
     backend = GeminiBackend(settings, credentials=credentials)
+    gemini_pictures = GeminiIllustrator(backend)
     illustrator: Illustrator = (
-        ImagenIllustrator(backend, settings.imagen_model)
+        ImagenIllustrator(backend, gemini_pictures)
         if settings.image_backend is ImageBackend.IMAGEN
-        else GeminiIllustrator(backend, settings.image_model)
+        else gemini_pictures
     )
-    tts = GeminiNarrator(backend, settings.tts_model, settings.voice)
-    narrator: Narrator = tts
-    narration_model = settings.tts_model
-    if settings.narrator is NarratorChoice.LIVE:
-        narrator = LiveNarrator(backend, settings.live_model, tts, settings.live_timeout_s)
-        narration_model = f"{settings.live_model} (Live; {settings.tts_model} as fallback)"
+    tts = GeminiNarrator(backend, settings.voice)
+    narrator: Narrator = (
+        LiveNarrator(backend, tts, settings.live_timeout_s)
+        if settings.narrator is NarratorChoice.LIVE
+        else tts
+    )
     animator: Animator = (
-        VeoAnimator(backend, settings.video_model, settings.video_poll_s)
+        VeoAnimator(backend, settings.video_poll_s)
         if settings.use_vertexai
-        else InteractionsAnimator(backend, settings.video_model, settings.video_poll_s)
+        else InteractionsAnimator(backend, settings.video_poll_s)
     )
     return Providers(
-        GeminiStoryWriter(backend, settings.text_model),
+        GeminiStoryWriter(backend),
         illustrator,
         narrator,
         animator,
         label="vertex" if settings.use_vertexai else "gemini",
         close=backend.aclose,
-        models={
-            "story": settings.text_model,
-            "pictures": settings.picture_model,
-            "narration": narration_model,
-            "animation": settings.video_model,
-        },
+        models=backend.models.in_use,
+        prepare_models=StartupCheck(backend.models, settings).run,
     )

@@ -9,7 +9,9 @@ from google.genai import errors, types
 
 from core.errors import ProviderUnavailable
 from core.models import Speech, Voice
-from core.providers.gemini import GeminiBackend, GeminiNarrator, pcm_speech
+from core.providers.catalog import Role
+from core.providers.gemini_tts import GeminiNarrator, pcm_speech, prebuilt_voice
+from core.providers.google_backend import GeminiBackend
 from core.text import speakable
 
 log = logging.getLogger(__name__)
@@ -29,10 +31,8 @@ class LiveNarrator:
 
     name = "gemini-live"
 
-    def __init__(
-        self, backend: GeminiBackend, model: str, fallback: GeminiNarrator, timeout_s: float
-    ) -> None:
-        self.backend, self.model = backend, model
+    def __init__(self, backend: GeminiBackend, fallback: GeminiNarrator, timeout_s: float) -> None:
+        self.backend = backend
         self.fallback, self.timeout_s = fallback, timeout_s
 
     def voices(self) -> list[Voice]:
@@ -46,20 +46,21 @@ class LiveNarrator:
     async def speak(self, text: str, *, voice: str | None, language: str) -> Speech:
         """Narrate over Live, or with the TTS model when Live fails."""
         try:
-            async with self.backend.slot(self.model), asyncio.timeout(self.timeout_s):
-                return await self._session(text, voice)
+            async with self.backend.slot(Role.LIVE), asyncio.timeout(self.timeout_s):
+                model = await self.backend.models.model(Role.LIVE)
+                return await self._session(model, text, voice)
         except Exception as exc:  # whatever Live does wrong, the TTS model takes over
             log.warning("Live narration failed (%s); using the TTS model", _why(exc))
         return await self.fallback.speak(text, voice=voice, language=language)
 
-    async def _session(self, text: str, voice: str | None) -> Speech:
+    async def _session(self, model: str, text: str, voice: str | None) -> Speech:
         config = types.LiveConnectConfig(
             response_modalities=[types.Modality.AUDIO],
-            speech_config=self.fallback.speech_config(voice),
+            speech_config=prebuilt_voice(self.fallback.voice_name(voice)),
             system_instruction=types.Content(parts=[types.Part(text=LIVE_INSTRUCTION)]),
         )
         pcm, mime, complete = bytearray(), "", False
-        async with self.backend.live.aio.live.connect(model=self.model, config=config) as session:
+        async with self.backend.live.aio.live.connect(model=model, config=config) as session:
             await session.send_client_content(
                 turns=types.Content(role="user", parts=[types.Part(text=speakable(text))]),
                 turn_complete=True,

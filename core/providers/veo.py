@@ -16,14 +16,15 @@ from google.genai import _interactions, types
 from core.errors import (
     ConfigurationError,
     ContentRejected,
-    ModelNotFound,
     ProviderError,
     ProviderUnavailable,
 )
 from core.models import Aspect, ClipRequest
 from core.progress import ClipPhase
 from core.providers import ClipStatus
-from core.providers.gemini import GeminiBackend, classify_status, image_mime
+from core.providers.catalog import Role
+from core.providers.gemini import image_mime
+from core.providers.google_backend import GeminiBackend, classify_status
 from core.providers.retry import Retryable
 
 log = logging.getLogger(__name__)
@@ -47,8 +48,13 @@ class VeoAnimator:
 
     name = "veo"
 
-    def __init__(self, backend: GeminiBackend, model: str, poll_s: float) -> None:
-        self.backend, self.model, self.poll_s = backend, model, poll_s
+    def __init__(self, backend: GeminiBackend, poll_s: float) -> None:
+        self.backend, self.poll_s = backend, poll_s
+
+    @property
+    def model(self) -> str:
+        """The video model in use now."""
+        return self.backend.models.current(Role.VIDEO)
 
     def clip_length(self, wanted_s: float) -> float:
         """Rounded up to the model's lengths (a longer scene slows or holds the clip)."""
@@ -61,23 +67,23 @@ class VeoAnimator:
             if request.image
             else None
         )
-        config = types.GenerateVideosConfig(
-            number_of_videos=request.count,
-            duration_seconds=int(self.clip_length(request.duration_s)),
-            aspect_ratio=_CLIP_ASPECT[request.aspect],
-            negative_prompt=request.negative_prompt,
-            person_generation="allow_adult" if request.people else "dont_allow",
-            # Veo 3 models make sound and ask whether to; Veo 2 has no such parameter.
-            generate_audio=None if self.model.startswith("veo-2") else request.sound,
-        )
-        operation = await self.backend.call(
-            self.model,
-            lambda: self.backend.client.aio.models.generate_videos(
-                model=self.model,
-                source=types.GenerateVideosSource(prompt=request.prompt, image=image),
-                config=config,
-            ),
-        )
+
+        async def generate(model: str) -> types.GenerateVideosOperation:
+            config = types.GenerateVideosConfig(
+                number_of_videos=request.count,
+                duration_seconds=round_up(request.duration_s, veo_lengths(model)),
+                aspect_ratio=_CLIP_ASPECT[request.aspect],
+                negative_prompt=request.negative_prompt,
+                person_generation="allow_adult" if request.people else "dont_allow",
+                # Veo 3 models make sound and ask whether to; Veo 2 has no such parameter.
+                generate_audio=None if model.startswith("veo-2") else request.sound,
+            )
+            source = types.GenerateVideosSource(prompt=request.prompt, image=image)
+            return await self.backend.client.aio.models.generate_videos(
+                model=model, source=source, config=config
+            )
+
+        operation = await self.backend.run(Role.VIDEO, generate)
         if not operation.name:
             raise ProviderError("Veo did not start the clip")
         log.info("Veo operation started: %s", operation.name)
@@ -121,8 +127,13 @@ class InteractionsAnimator:
 
     name = "gemini-video"
 
-    def __init__(self, backend: GeminiBackend, model: str, poll_s: float) -> None:
-        self.backend, self.model, self.poll_s = backend, model, poll_s
+    def __init__(self, backend: GeminiBackend, poll_s: float) -> None:
+        self.backend, self.poll_s = backend, poll_s
+
+    @property
+    def model(self) -> str:
+        """The video model in use now."""
+        return self.backend.models.current(Role.VIDEO)
 
     def clip_length(self, wanted_s: float) -> float:
         """The model picks the length; the assembly slows or holds a short clip."""
@@ -143,10 +154,14 @@ class InteractionsAnimator:
         }  # fmt: skip
         ids = []
         for _ in range(request.count):
-            interaction = await self._call(
-                lambda: self.backend.client.aio.interactions.create(
-                    model=self.model, input=content, background=True, response_format=video_format
-                )
+            interaction = await self.backend.run(
+                Role.VIDEO,
+                lambda model: self._mapped(
+                    model,
+                    lambda: self.backend.client.aio.interactions.create(
+                        model=model, input=content, background=True, response_format=video_format
+                    ),
+                ),
             )
             if not interaction.id:
                 raise ProviderError("Gemini did not start the clip")
@@ -180,21 +195,22 @@ class InteractionsAnimator:
         raise ProviderError(f"Gemini could not make the clip ({', '.join(statuses)})")
 
     async def _call(self, request: Any) -> Any:
+        """A poll of an interaction, with our retries."""
+        model = self.model
+        return await self.backend.call(model, lambda: self._mapped(model, request))
+
+    async def _mapped(self, model: str, request: Any) -> Any:
         """An Interactions call: its errors are not `APIError`s, so they are mapped here."""
-
-        async def mapped() -> Any:
-            try:
-                return await request()
-            except _interactions.APIStatusError as exc:
-                raise _interaction_error(exc.status_code, self.model, self.backend) from None
-            except _interactions.APIConnectionError:  # timeouts included
-                raise Retryable(
-                    ProviderUnavailable("Gemini could not be reached; try again in a minute"),
-                    None,
-                    "connection lost",
-                ) from None
-
-        return await self.backend.call(self.model, mapped)
+        try:
+            return await request()
+        except _interactions.APIStatusError as exc:
+            raise _interaction_error(exc.status_code, model, self.backend) from None
+        except _interactions.APIConnectionError:  # timeouts included
+            raise Retryable(
+                ProviderUnavailable("Gemini could not be reached; try again in a minute"),
+                None,
+                "connection lost",
+            ) from None
 
 
 def _video(interaction: Any) -> bytes | None:
@@ -215,7 +231,7 @@ def _interaction_error(code: int | None, model: str, backend: GeminiBackend) -> 
     if code is not None and code >= 500:
         code = 503
     error = classify_status(code, None, None, model, backend)
-    if isinstance(error, ModelNotFound) or type(error) is ProviderError:
+    if type(error) is ProviderError:  # a 404 stays `ModelNotFound`: the model may have retired
         return ConfigurationError(
             f"the model '{model}' cannot make videos here: animation needs Vertex AI "
             "(GOOGLE_GENAI_USE_VERTEXAI=true) or a video-capable model in STORYBOT_VIDEO_MODEL"

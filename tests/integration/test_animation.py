@@ -15,6 +15,7 @@ import pytest
 
 from core import audio
 from core.config import Settings
+from core.errors import ConfigurationError
 from core.models import JobId, StoryRequest, StoryVideo
 from core.pipeline import Pipeline, PipelineLimits
 from core.progress import ClipPhase, SceneAnimating, Stage, StageProgressed
@@ -179,8 +180,12 @@ async def test_the_developer_api_animates_through_the_interactions_api(
 async def test_a_model_without_video_output_says_what_animation_needs(
     fake: FakeGemini, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    """A Developer API model that cannot make videos: stills, and a note naming the way out."""
-    providers = google(fake, monkeypatch, vertex=False, STORYBOT_VIDEO_MODEL="gemini-2.5-flash")
+    """A Developer API model that refuses video output: stills, and a note naming the way out.
+    A setting naming a model of another role is refused before anything starts."""
+    with pytest.raises(ConfigurationError, match="is a text model, which cannot make video"):
+        google(fake, monkeypatch, vertex=False, STORYBOT_VIDEO_MODEL="gemini-3.8-flash")
+    fake.video_models = []  # the listed video model answers 400 for video output
+    providers = google(fake, monkeypatch, vertex=False, STORYBOT_VIDEO_MODEL="")
     result, _ = await animate(providers, tmp_path, 2)
     assert result.animated == 0
     assert "animation needs Vertex AI" in result.notes[0]

@@ -92,7 +92,11 @@ async def test_four_scene_story_end_to_end(
     assert all(KEY not in r.path for r in fake.requests)  # ...never in the URL
     assert all(r.aspect_ratio == "16:9" for r in fake.calls("image"))
     assert all(r.voice == "Sulafat" for r in fake.calls("tts"))
-    assert "storyteller" in fake.calls("tts")[0].text
+    # 3.8 TTS reads its text verbatim: only the line is sent as text, the storyteller's
+    # direction goes in `speech_metadata.style`, so nothing but the line is spoken.
+    narrations = sorted(scene.narration for scene in result.story.scenes)
+    assert sorted(call.text for call in fake.calls("tts")) == narrations
+    assert all("storyteller" in call.speech_styles[0] for call in fake.calls("tts"))
     # The MP4 carries the server's narration: its length is the fake's speech plus pauses.
     speeches = [
         audio.from_wav((tmp_path / f"scene_{i}.wav").read_bytes())
@@ -244,8 +248,8 @@ async def test_malformed_story_is_retried_once_with_the_error(
 
 
 async def test_doctor_reports_a_missing_model(fake: FakeGemini) -> None:
-    """`storybot doctor` lists each model's visibility and exits 1 when one is missing."""
-    fake.models = ["gemini-2.5-flash", "gemini-2.5-flash-preview-tts"]  # no image model
+    """`storybot doctor` shows each role's model and exits 1 when one is missing."""
+    fake.models = ["gemini-3.8-flash", "gemini-3.8-flash-tts"]  # no image model
     env = {"GEMINI_API_KEY": KEY, "GEMINI_BASE_URL": fake.base_url, "PATH": "/usr/bin:/bin"}
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "doctor", env=env,
@@ -254,11 +258,8 @@ async def test_doctor_reports_a_missing_model(fake: FakeGemini) -> None:
     stdout, stderr = await process.communicate()
     report = " ".join((stdout.decode() + stderr.decode()).split())  # rich wraps long lines
     assert process.returncode == 1, report
-    assert "✓ text model: gemini-2.5-flash" in report
-    assert (
-        "✗ image model (gemini): gemini-2.5-flash-image is not available to these credentials"
-        in report
-    )
+    assert "✓ text model: gemini-3.8-flash (preferred)" in report
+    assert "✗ image model: none available — set STORYBOT_IMAGE_MODEL" in report
     assert "✓ ffmpeg" in report
     assert KEY not in report
     assert fake.calls("list")

@@ -24,6 +24,7 @@ from google.oauth2.credentials import Credentials
 from PIL import Image
 from pydantic import BaseModel
 
+from tests.gemini_catalog import DEFAULT_MODELS
 from tests.gemini_server import (
     TTS_RATE,
     Delay,
@@ -49,8 +50,11 @@ pytestmark = [
     pytest.mark.timeout(30),
 ]
 
+# The wire shapes of one generation before the current one (raw PCM TTS, Imagen) are kept
+# in this fake's catalog beside the defaults, for whoever still has them.
 TEXT, IMAGE, TTS = "gemini-2.5-flash", "gemini-2.5-flash-image", "gemini-2.5-flash-preview-tts"
 IMAGEN, VEO, OMNI = "imagen-4.0-generate-001", "veo-3.1-generate-001", "gemini-omni-1.1-flash"
+CATALOG = [*DEFAULT_MODELS, TEXT, IMAGE, TTS, IMAGEN, VEO]
 NO_RETRY = types.HttpRetryOptions(attempts=1)
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -72,7 +76,7 @@ class Rephrased(BaseModel):
 
 @pytest.fixture
 async def fake() -> AsyncIterator[FakeGemini]:
-    async with FakeGemini(image_scale=0.25) as server:
+    async with FakeGemini(image_scale=0.25, models=CATALOG) as server:
         yield server
 
 
@@ -451,7 +455,7 @@ async def test_standalone_server_prints_its_url_and_serves() -> None:
         async with genai.Client(
             api_key="anything", http_options=types.HttpOptions(base_url=base_url)
         ).aio as client:
-            response = await client.models.generate_content(model=TEXT, contents="hi")
+            response = await client.models.generate_content(model=DEFAULT_MODELS[0], contents="hi")
         assert response.text
     finally:
         process.send_signal(signal.SIGINT)
@@ -813,7 +817,7 @@ async def test_video_latency_finishes_an_operation_by_time(
     fake: FakeGemini, vertex: genai.client.AsyncClient
 ) -> None:
     fake.video_latency_s = 0.3
-    config = types.GenerateVideosConfig(duration_seconds=1, aspect_ratio="9:16")
+    config = types.GenerateVideosConfig(duration_seconds=4, aspect_ratio="9:16")
     operation = await vertex.models.generate_videos(model=VEO, source=veo_source(), config=config)
     running = await vertex.operations.get(operation)
     await asyncio.sleep(0.35)
@@ -880,7 +884,7 @@ async def test_a_new_client_polls_an_operation_another_client_started(fake: Fake
     first = vertex_client(fake)
     async with first.aio as client:
         started = await client.models.generate_videos(
-            model=VEO, source=veo_source(), config=types.GenerateVideosConfig(duration_seconds=1)
+            model=VEO, source=veo_source(), config=types.GenerateVideosConfig(duration_seconds=4)
         )
         running = await client.operations.get(started)
     first.close()
@@ -901,7 +905,7 @@ async def test_a_new_client_polls_an_operation_another_client_started(fake: Fake
 async def test_express_mode_operations_are_polled_on_the_publisher_path(
     fake: FakeGemini, express: genai.client.AsyncClient
 ) -> None:
-    config = types.GenerateVideosConfig(duration_seconds=1, number_of_videos=2)
+    config = types.GenerateVideosConfig(duration_seconds=4, number_of_videos=2)
     started = await express.models.generate_videos(model=VEO, source=veo_source(), config=config)
     done = await express.operations.get(started)
 
@@ -917,7 +921,7 @@ async def test_express_mode_operations_are_polled_on_the_publisher_path(
 async def test_storage_uri_answers_gcs_uris_with_the_clip_kept_in_the_fake(
     fake: FakeGemini, vertex: genai.client.AsyncClient
 ) -> None:
-    config = types.GenerateVideosConfig(duration_seconds=1, output_gcs_uri="gs://bucket/out/")
+    config = types.GenerateVideosConfig(duration_seconds=4, output_gcs_uri="gs://bucket/out/")
     done = await vertex.operations.get(
         await vertex.models.generate_videos(model=VEO, source=veo_source(), config=config)
     )

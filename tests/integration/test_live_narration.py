@@ -68,7 +68,7 @@ async def test_live_narration_collects_every_audio_message(
     assert speech.pcm == turn.audio == speech_pcm(LINE)
     assert second.pcm == live.sessions[1].turns[0].audio
     assert not gemini.calls("tts")  # Live worked: the TTS model was never asked
-    assert providers.models["narration"].startswith("gemini-2.5-flash-native-audio")
+    assert providers.models["narration"] == "gemini-3.8-live"
 
 
 async def test_a_turn_that_never_completes_falls_back_to_tts_within_the_bound(

@@ -15,7 +15,6 @@ from PIL import Image
 
 from core.config import Settings
 from core.doctor import diagnose
-from core.errors import ConfigurationError
 from core.models import JobId, StoryRequest
 from core.pipeline import Pipeline
 from core.providers import build_providers
@@ -34,10 +33,23 @@ async def fake() -> AsyncIterator[FakeGemini]:
         yield server
 
 
+IMAGEN = "imagen-4.0-generate-001"
+
+
 def vertex_settings(
-    fake: FakeGemini, monkeypatch: pytest.MonkeyPatch, *, express: bool, **extra: str
+    fake: FakeGemini,
+    monkeypatch: pytest.MonkeyPatch,
+    *,
+    express: bool,
+    imagen: bool = False,
+    **extra: str,
 ) -> Settings:
+    """Vertex AI settings for the fake; `imagen`: a project that still has an Imagen model
+    (Google shut them down in 2026), named in STORYBOT_IMAGEN_MODEL and drawing."""
     env = fake.vertex_env(express=express)
+    if imagen:
+        fake.models = [*fake.models, IMAGEN]
+        env |= {"STORYBOT_IMAGE_BACKEND": "imagen", "STORYBOT_IMAGEN_MODEL": IMAGEN}
     if express:
         env["GOOGLE_API_KEY"] = KEY
     for name, value in {**env, **extra}.items():
@@ -51,7 +63,7 @@ async def test_three_scene_story_with_imagen_in_project_mode(
     """Project/location mode with static bearer credentials: story and narration through
     generateContent, pictures through Imagen's `:predict` — people not allowed, the story's
     aspect ratio, one image per call — all on the project's Vertex paths."""
-    settings = vertex_settings(fake, monkeypatch, express=False, STORYBOT_IMAGE_BACKEND="imagen")
+    settings = vertex_settings(fake, monkeypatch, express=False, imagen=True)
     providers = build_providers(settings, credentials=Credentials(token=TOKEN))  # type: ignore[no-untyped-call]
     assert isinstance(providers.illustrator, ImagenIllustrator)
     assert providers.label == "vertex"
@@ -104,7 +116,7 @@ async def test_rai_filtered_imagen_picture_is_a_safety_block(
 ) -> None:
     """A filtered Imagen result (no image, a reason) is handled like a Gemini safety block:
     the prompt is softened and drawn again; a second block reuses the previous picture."""
-    settings = vertex_settings(fake, monkeypatch, express=True, STORYBOT_IMAGE_BACKEND="imagen")
+    settings = vertex_settings(fake, monkeypatch, express=True, imagen=True)
     fake.script("imagen", RaiFiltered("Unable to show generated images. Responsible AI."))
     providers = build_providers(settings)
     request = StoryRequest(theme="a cat and a dog", scenes=2)
@@ -137,7 +149,7 @@ async def test_imagen_without_reasons_is_also_a_block(
     from core.errors import ContentRejected
     from core.models import Aspect, Scene, Style
 
-    settings = vertex_settings(fake, monkeypatch, express=True, STORYBOT_IMAGE_BACKEND="imagen")
+    settings = vertex_settings(fake, monkeypatch, express=True, imagen=True)
     providers = build_providers(settings)
     scene = Scene(image_prompt="a fox", narration="A fox.", character_description="A red fox.")
     fake.script("imagen", RaiFiltered("hidden"))
@@ -153,41 +165,65 @@ async def test_imagen_without_reasons_is_also_a_block(
         assert image.width == image.height
 
 
-async def test_imagen_needs_vertex(fake: FakeGemini, monkeypatch: pytest.MonkeyPatch) -> None:
-    """On the Developer API, Imagen is refused at start with the way out."""
-    monkeypatch.setenv("GEMINI_API_KEY", KEY)
-    monkeypatch.setenv("STORYBOT_IMAGE_BACKEND", "imagen")
-    with pytest.raises(ConfigurationError, match="GOOGLE_GENAI_USE_VERTEXAI=true"):
-        build_providers(Settings())
+@pytest.mark.parametrize("vertex", [True, False])
+async def test_without_an_imagen_model_the_gemini_image_model_draws(
+    fake: FakeGemini,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    vertex: bool,
+) -> None:
+    """Imagen chosen, but no Imagen model left (Vertex AI) or none served at all (Developer
+    API): the story is drawn by the Gemini image model, after one warning."""
+    if vertex:
+        settings = vertex_settings(
+            fake, monkeypatch, express=True, STORYBOT_IMAGE_BACKEND="imagen"
+        )
+    else:
+        for name, value in {**fake.env(), "GEMINI_API_KEY": KEY}.items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.setenv("STORYBOT_IMAGE_BACKEND", "imagen")
+        settings = Settings()
+    providers = build_providers(settings)
+    request = StoryRequest(theme="a cat and a dog", scenes=2)
+    try:
+        await providers.prepare()
+        await Pipeline(providers).run(JobId("v5"), request, tmp_path, RecordingSink())
+    finally:
+        await providers.aclose()
+    assert not fake.calls("imagen")
+    assert len(fake.calls("image")) == 2
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len([w for w in warnings if "Imagen" in w]) == 1, warnings
+    assert "drawing with the Gemini image model instead" in warnings[-1]
 
 
-async def test_doctor_in_vertex_mode_reports_the_image_back_end_and_a_retired_imagen(
+async def test_doctor_in_vertex_mode_reports_each_role_and_the_missing_imagen(
     fake: FakeGemini, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """`storybot doctor` (the real command) in express mode with Imagen selected and the Imagen
-    model gone: every other model is reported usable, Imagen clearly missing, exit 1."""
-    fake.models = [m for m in fake.models if not m.startswith("imagen")]
+    """`storybot doctor` (the real command) in express mode with Imagen and Live narration
+    selected: each role's model and why, within 80 columns and with no id cut; no Imagen
+    model, so the Gemini image model will draw; exit 0."""
     env = {
         **fake.vertex_env(express=True), "GOOGLE_API_KEY": KEY, "PATH": "/usr/bin:/bin",
-        "STORYBOT_IMAGE_BACKEND": "imagen", "STORYBOT_NARRATOR": "live",
+        "STORYBOT_IMAGE_BACKEND": "imagen", "STORYBOT_NARRATOR": "live", "COLUMNS": "80",
     }  # fmt: skip
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "doctor", env=env,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     stdout, stderr = await process.communicate()
-    report = " ".join((stdout.decode() + stderr.decode()).split())
-    assert process.returncode == 1, report
-    assert "✓ back end: gemini (Vertex AI express mode)" in report
-    assert "✓ text model: gemini-2.5-flash" in report
-    assert "✓ TTS model: gemini-2.5-flash-preview-tts" in report
-    assert "✓ Live narration model: gemini-live-2.5-flash-native-audio" in report
-    assert "✓ video model (animation): veo-3.1-fast-generate-001" in report
-    assert (
-        "✗ image model (imagen): imagen-4.0-generate-001 is not available to these credentials "
-        "(Imagen models are being retired" in report
-    )
-    assert KEY not in report
+    lines = stdout.decode().splitlines()
+    assert process.returncode == 0, stdout.decode() + stderr.decode()
+    assert all(len(line) <= 80 for line in lines), lines
+    assert "✓ back end: gemini (Vertex AI express mode)" in lines
+    assert "✓ text model: gemini-3.8-flash (preferred)" in lines
+    assert "✓ image model: gemini-nano-banana-2.1 (preferred)" in lines
+    assert "✓ Imagen model: none available; the image model draws" in lines
+    assert "✓ TTS model: gemini-3.8-flash-tts (preferred)" in lines
+    assert "✓ Live model: gemini-live-2.5-flash-native-audio (preferred)" in lines
+    assert "✓ video model: veo-3.1-fast-generate-001 (preferred)" in lines
+    assert KEY not in stdout.decode() + stderr.decode()
     assert all(r.path.startswith("/v1beta1/publishers/google/models/") for r in fake.requests)
 
 
@@ -195,11 +231,11 @@ async def test_doctor_in_project_mode_with_working_models(
     fake: FakeGemini, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Project mode: the report names the project and region; every model is found."""
-    settings = vertex_settings(fake, monkeypatch, express=False, STORYBOT_IMAGE_BACKEND="imagen")
+    settings = vertex_settings(fake, monkeypatch, express=False, imagen=True)
     credentials = Credentials(token=TOKEN)  # type: ignore[no-untyped-call]
     checks = {c.name: c for c in await diagnose(settings, credentials=credentials)}
     assert checks["back end"].detail == "gemini (Vertex AI, project p in us-central1)"
     assert checks["credentials"].detail == "application default credentials"
-    assert checks["image model (imagen)"].ok
+    assert checks["Imagen model"].detail == f"{IMAGEN} (your setting)"
     assert all(check.ok for check in checks.values()), checks
     assert all(r.headers.get("authorization") == f"Bearer {TOKEN}" for r in fake.requests)

@@ -35,22 +35,19 @@ def test_id_lists_are_comma_separated(monkeypatch: pytest.MonkeyPatch) -> None:
     assert Settings(_env_file=None).admin_ids == {"12", "34"}  # type: ignore[call-arg]
 
 
-def test_model_defaults_follow_the_mode(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Live and video models default per mode (Veo is started on Vertex AI only); settings
-    override them; the picture model follows the image back end."""
+def test_models_are_unset_unless_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No model id is trusted from a default: unset, each role is resolved at run time; a
+    blank setting (as `.env.example` is copied) is unset too; preferences differ per mode."""
+    from core.providers.catalog import Role, preferred
+
     developer = Settings(_env_file=None)  # type: ignore[call-arg]
-    assert developer.video_model == "gemini-omni-1.1-flash"
-    assert developer.live_model.startswith("gemini-2.5-flash-native-audio")
-    assert developer.picture_model == developer.image_model
-    monkeypatch.setenv("GOOGLE_GENAI_USE_VERTEXAI", "true")
-    monkeypatch.setenv("STORYBOT_IMAGE_BACKEND", "imagen")
-    vertex = Settings(_env_file=None)  # type: ignore[call-arg]
-    assert vertex.video_model == "veo-3.1-fast-generate-001"
-    assert vertex.live_model == "gemini-live-2.5-flash-native-audio"
-    assert vertex.picture_model == "imagen-4.0-generate-001"
-    assert not vertex.vertex_project_mode  # no project: express mode
-    monkeypatch.setenv("GOOGLE_CLOUD_PROJECT", "p")
+    assert developer.text_model is developer.video_model is developer.live_model is None
+    assert developer.model_refresh_h == 6
+    monkeypatch.setenv("STORYBOT_TEXT_MODEL", " ")
     monkeypatch.setenv("STORYBOT_VIDEO_MODEL", "veo-2.0-generate-001")
     chosen = Settings(_env_file=None)  # type: ignore[call-arg]
-    assert chosen.vertex_project_mode
+    assert chosen.text_model is None
     assert chosen.video_model == "veo-2.0-generate-001"
+    assert preferred(Role.VIDEO, vertex=True)[0].startswith("veo-")
+    assert "omni" in preferred(Role.VIDEO, vertex=False)[0]
+    assert preferred(Role.IMAGEN, vertex=True) == ()  # Google shut every Imagen model down
