@@ -21,8 +21,9 @@ Gemini Developer API (`{ver}` is `v1beta` or `v1`; key in `x-goog-api-key`):
   "status": "in_progress", ...}`; any other interaction completes at once with a text step.
   `input` is a string, a list of content items (`{"type": "text", "text"}`, `{"type":
   "image", "data": b64, "mime_type"}`) or, as the SDK sends a list, `[{"type": "user_input",
-  "content": [items]}]`; its first image is the first frame of the clip. A model not in
-  `video_models` gets 400 INVALID_ARGUMENT "... does not support video output" (unverified).
+  "content": [items]}]`; its first image is the first frame of the clip. A model that makes
+  no video (see `tests/gemini_catalog.py`, or not in `video_models` when that is set) gets 400
+  INVALID_ARGUMENT "... does not support video output" (unverified).
 
 Vertex AI (`{ver}` is `v1beta1` or `v1`; `{scope}` is `projects/{p}/locations/{l}/` in project
 mode and empty in express mode):
@@ -50,7 +51,14 @@ Auth: a Vertex request carrying `Authorization: Bearer <token>`, and every `proj
 needs `bearer_token` (None: any token) or gets the real 401 UNAUTHENTICATED body; every other
 request needs the `x-goog-api-key` `api_key` (None: any key) or gets the real 400
 API_KEY_INVALID body. A model not in `models` gets 404 NOT_FOUND (when `strict_models`; on
-Vertex the "Publisher model `...` was not found" text).
+Vertex the "Publisher model `...` was not found" text). `models` defaults to the first entry of
+each of StoryBot's preference lists. Strict as the real service (`tests/gemini_catalog.py`):
+an output the model cannot make (pictures from a text model, audio from a non-TTS model, JSON
+from an image model), empty `contents`, an aspect ratio, voice or Veo length outside the
+documented set, sampling parameters for 3.8 TTS, or `speech_metadata` for an older TTS model
+answer 400 INVALID_ARGUMENT. 3.8 TTS speaks its whole text and answers WAV; older TTS speaks
+what follows the last blank line and answers raw PCM. `models.list` gives each model's
+real methods (`bidiGenerateContent` alone for Live).
 
 Video (Veo operations and video interactions): the clip is a real H.264 + AAC MP4 made by the
 bundled ffmpeg (`render_mp4`): `durationSeconds` / `duration` long (default 8), 24 fps, at
