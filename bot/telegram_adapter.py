@@ -6,14 +6,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import re
 import time
-import warnings
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -22,14 +19,11 @@ from telegram import (
     BotCommand,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
-    InputFile,
-    InputMediaVideo,
     Message,
-    ReplyParameters,
     Update,
 )
 from telegram.constants import ChatAction
-from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
+from telegram.error import TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -42,12 +36,14 @@ from telegram.ext import (
 )
 
 from bot.feed import follow
-from bot.options import VIDEO_OPTION_HELP, parse_video_words, parse_words
+from bot.options import parse_video_words, parse_words
 from bot.render import done_summary, help_text
+from bot.telegram_delivery import VideoSender
+from bot.telegram_media import fetch_picture
+from bot.telegram_progress import ProgressEditor, ProgressMessage
+from bot.telegram_text import VIDEO_EXAMPLE, VIDEO_HELP, ago, command_and_rest
 from core.config import Settings
-from core.errors import CoreError, InvalidRequest
-from core.ffmpeg import first_frame, shrink_to_fit
-from core.imaging import thumbnail_jpeg
+from core.errors import CoreError, DeliveryUnconfirmed, InvalidRequest
 from core.jobs import Job, JobKind, Origin
 from core.models import JobId, JobResult, StoryVideo
 from core.runner import JobRunner
@@ -56,7 +52,10 @@ log = logging.getLogger(__name__)
 
 PLATFORM = "telegram"
 _UPLOAD_MARGIN = 0.96  # stay a little under the limit: multipart overhead, rounding
-_DOWNLOAD_LIMIT = 20_000_000  # getFile on the cloud Bot API
+_UNCONFIRMED = (
+    "⚠️ Telegram did not confirm your video. If it does not show up here in a minute, "
+    "please ask again."
+)
 _COMMANDS = [
     BotCommand("story", "make a story video: /story a cat and a dog"),
     BotCommand("video", "make a short video: /video a kitten chasing a leaf"),
@@ -67,58 +66,6 @@ _COMMANDS = [
 # CommandHandler reads only `text`: a photo (or a picture sent as a file) captioned `/video …`
 # needs a handler of its own. The `@name` is checked against the bot's own in the handler.
 _VIDEO_CAPTION = re.compile(r"^/video(@\w+)?(\s|$)", re.IGNORECASE)
-_VIDEO_EXAMPLE = "/video a kitten chasing a leaf"
-_VIDEO_HELP = (
-    f"\n\nShort videos: {_VIDEO_EXAMPLE}\n"
-    'With options: /video aspect=9:16 duration=6 negative="rain, cars" count=2 a kitten '
-    "chasing a leaf\n"
-    "Send a photo with the caption /video PROMPT (or reply to a photo with it) to start the "
-    "video from that photo.\n"
-    + "".join(f"• {name}: {text}\n" for name, text in VIDEO_OPTION_HELP.items())
-).rstrip()
-
-
-@dataclass
-class _Message:
-    """One progress message and its edit budget (per-message flood control)."""
-
-    chat_id: int
-    message_id: int
-    text: str
-    last_edit: float = 0.0
-    blocked_until: float = 0.0
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-
-
-@dataclass(frozen=True, slots=True)
-class _Upload:
-    """One video to send: its bytes, the name it is sent under, its JPEG thumbnail."""
-
-    data: bytes
-    name: str
-    thumbnail: bytes
-
-    @classmethod
-    async def of(cls, video: Path, name: str, thumbnail: Path | None) -> _Upload:
-        """Read `video`, to be sent as `name`; the thumbnail is the given JPEG, else one made
-        from the video's first frame."""
-        data = await asyncio.to_thread(video.read_bytes)
-        if thumbnail is not None:
-            thumb = await asyncio.to_thread(thumbnail.read_bytes)
-        else:
-            thumb = await asyncio.to_thread(thumbnail_jpeg, await first_frame(video))
-        return cls(data, name, thumb)
-
-    def thumbnail_file(self) -> InputFile:
-        """A new part each time: Telegram takes a thumbnail only as an upload of its own."""
-        return InputFile(self.thumbnail, filename="thumbnail.jpg", attach=True)
-
-
-def _retry_seconds(error: RetryAfter) -> float:
-    with warnings.catch_warnings():  # PTB 22 warns unless PTB_TIMEDELTA is set
-        warnings.simplefilter("ignore")
-        value = error.retry_after
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
 def _cancel_button(job_id: str) -> InlineKeyboardMarkup:
@@ -162,12 +109,22 @@ class TelegramAdapter:
         self.app.add_handler(CommandHandler("cancel", self.cancel))
         self.app.add_handler(CallbackQueryHandler(self.button, pattern=r"^cancel:"))
         self.app.add_error_handler(self.on_error)
-        self._messages: dict[str, _Message] = {}
+        self._messages: dict[str, ProgressMessage] = {}
+        self.progress = ProgressEditor(self.app.bot, settings.progress_interval_s)
 
     @property
     def upload_limit(self) -> int:
         """Bytes a video may have: 50 MB on the cloud Bot API, more on a local server."""
         return int(self.settings.telegram_upload_limit_mb * 1_000_000 * _UPLOAD_MARGIN)
+
+    @property
+    def sender(self) -> VideoSender:
+        """Sends finished videos with a deliberate outcome per fault."""
+        return VideoSender(
+            self.app.bot,
+            limit_bytes=self.upload_limit,
+            read_timeout_s=self.settings.telegram_upload_timeout_s,
+        )
 
     async def __aenter__(self) -> TelegramAdapter:
         await self.app.initialize()
@@ -200,7 +157,9 @@ class TelegramAdapter:
                 log.warning("job %s: cannot post its progress message: %s", job.id, exc)
                 return
             await self.runner.remember(job.id, progress_message_id=str(sent.message_id))
-            message = _Message(sent.chat_id, sent.message_id, sent.text or "", time.monotonic())
+            message = ProgressMessage(
+                sent.chat_id, sent.message_id, sent.text or "", time.monotonic()
+            )
         self._messages[job.id] = message
         self.app.create_task(self._follow(job.id, message))
 
@@ -256,51 +215,23 @@ class TelegramAdapter:
         )
         if message is None or user is None or chat is None:
             return
-        command, rest = _command_and_rest(message.text or message.caption or "")
+        command, rest = command_and_rest(message.text or message.caption or "")
         mention = command.partition("@")[2]
         if mention and mention.lower() != (self.app.bot.username or "").lower():
             return  # a caption addressed to another bot
         try:
             options, prompt = parse_video_words(rest)
             if not prompt.strip():
-                raise InvalidRequest(f"say what the video should show, e.g. {_VIDEO_EXAMPLE}")
+                raise InvalidRequest(f"say what the video should show, e.g. {VIDEO_EXAMPLE}")
             request = options.request(prompt)
             origin = Origin(PLATFORM, str(user.id), str(chat.id))
             await self.runner.check_limits(origin, makes_clips=True)  # before any download
-            picture = await self._picture(message)
+            picture = await fetch_picture(self.app.bot, message)
             job = await self.runner.submit_video(request, origin, image=picture)
         except CoreError as exc:
             await message.reply_text(f"⚠️ {exc}")
             return
         await self._track(job, message, "🎬 Got it — making your video…", context, update)
-
-    async def _picture(self, message: Message) -> bytes | None:
-        """The photo sent with the command or replied to (its largest size), or a picture sent
-        as a file; None when there is none."""
-        for source in (message, message.reply_to_message):
-            if source is None:
-                continue
-            if source.photo:
-                largest = max(source.photo, key=lambda size: size.width * size.height)
-                file_id, size = largest.file_id, largest.file_size
-            elif source.document and (source.document.mime_type or "").startswith("image/"):
-                file_id, size = source.document.file_id, source.document.file_size
-            else:
-                continue
-            if size is not None and size > _DOWNLOAD_LIMIT:
-                raise InvalidRequest(
-                    f"that picture is {size / 1e6:.0f} MB; I can fetch pictures of up to "
-                    f"{_DOWNLOAD_LIMIT / 1e6:.0f} MB — send it as a photo instead"
-                )
-            try:
-                file = await self.app.bot.get_file(file_id)
-                return bytes(await file.download_as_bytearray())
-            except TelegramError as exc:  # the file URL holds the token: log the type only
-                log.warning("could not download a picture: %s", type(exc).__name__)
-                raise InvalidRequest(
-                    "I could not fetch that picture; please send it again"
-                ) from None
-        return None
 
     async def _track(
         self,
@@ -320,7 +251,7 @@ class TelegramAdapter:
             job.id, request_message_id=str(message.message_id),
             progress_message_id=str(progress.message_id),
         )  # fmt: skip
-        tracked = _Message(progress.chat_id, progress.message_id, first, time.monotonic())
+        tracked = ProgressMessage(progress.chat_id, progress.message_id, first, time.monotonic())
         self._messages[job.id] = tracked
         context.application.create_task(self._follow(job.id, tracked), update=update)
 
@@ -331,14 +262,12 @@ class TelegramAdapter:
             return
         jobs = await self.runner.recent(Origin(PLATFORM, str(user.id)))
         if not jobs:
-            await message.reply_text(
-                f"Nothing yet. Try /story a cat and a dog or {_VIDEO_EXAMPLE}"
-            )
+            await message.reply_text(f"Nothing yet. Try /story a cat and a dog or {VIDEO_EXAMPLE}")
             return
         now = datetime.now(UTC)
         lines = [
             f"{job.id} · {job.status.value} {job.percent}% · {job.subject[:40]} · "
-            f"{_ago(now - job.created_at)}"
+            f"{ago(now - job.created_at)}"
             for job in jobs
         ]
         await message.reply_text("\n".join(lines))
@@ -389,61 +318,21 @@ class TelegramAdapter:
 
     # ------------------------------------------------------------------ progress
 
-    async def _follow(self, job_id: JobId, message: _Message) -> None:
+    async def _follow(self, job_id: JobId, message: ProgressMessage) -> None:
         """Edit the progress message as the job goes on (a Cancel button until it ends)."""
 
         async def show(text: str, final: bool) -> None:
             markup = None if final else _cancel_button(job_id)
-            await self._edit(message, text, final=final, markup=markup)
+            await self.progress.edit(message, text, final=final, markup=markup)
 
         await follow(self.runner, job_id, self.settings.progress_interval_s, show)
-
-    async def _edit(
-        self,
-        message: _Message,
-        text: str,
-        *,
-        final: bool = False,
-        markup: InlineKeyboardMarkup | None = None,
-    ) -> None:
-        """Edit if the text changed; a progress tick inside the interval or flood wait is
-        dropped, a final edit waits for its turn."""
-        async with message.lock:
-            if text == message.text:
-                return
-            interval = self.settings.progress_interval_s
-            wait = max(message.last_edit + interval, message.blocked_until) - time.monotonic()
-            if wait > 0:
-                if not final:
-                    return
-                await asyncio.sleep(wait)
-            for _attempt in range(2):
-                try:
-                    await self.app.bot.edit_message_text(
-                        text, chat_id=message.chat_id, message_id=message.message_id,
-                        reply_markup=markup,
-                    )  # fmt: skip
-                except RetryAfter as exc:
-                    delay = _retry_seconds(exc)
-                    message.blocked_until = time.monotonic() + delay
-                    log.info(
-                        "Telegram flood control: %.0f s on message %s", delay, message.message_id
-                    )
-                    if not final:
-                        return
-                    await asyncio.sleep(delay)
-                    continue
-                except BadRequest as exc:
-                    if "not modified" not in str(exc).lower():
-                        log.warning("progress edit failed: %s", exc)
-                message.text, message.last_edit = text, time.monotonic()
-                return
 
     # ------------------------------------------------------------------ delivery
 
     async def deliver(self, job: Job, result: JobResult) -> None:
         """The runner's delivery handler: the MP4(s), each fitted to the upload limit, as a
-        reply to the request — one video as a video, several as one album."""
+        reply to the request — one video as a video, several as one album (`VideoSender`
+        decides what each fault means)."""
         chat_id = int(job.origin.chat_id)
         message = self._messages.pop(job.id, None) or self._message_of(job)
         sources: tuple[Path, ...]
@@ -452,91 +341,36 @@ class TelegramAdapter:
         else:
             sources, caption = result.videos, result.prompt
         try:
-            uploads = [
-                await _Upload.of(
-                    await self._fit(path, result), path.name, result.thumbnail if n == 0 else None
-                )
-                for n, path in enumerate(sources)
-            ]
+            uploads = await self.sender.prepare(sources, result)
         except CoreError as exc:
             await self._final(message, chat_id, f"❌ {exc}")
             return
         if message is not None:
-            await self._edit(message, "📤 Uploading your video…")  # a tick: may be skipped
+            await self.progress.edit(message, "📤 Uploading your video…")  # a tick: may be skipped
         reply_to = job.origin.extra.get("request_message_id")
-        await self.app.bot.send_chat_action(chat_id, ChatAction.UPLOAD_VIDEO)
-        for attempt in range(2):
-            try:
-                await self._send_videos(
-                    chat_id, uploads, result, caption[:1024], int(reply_to) if reply_to else None
-                )
-                break
-            except RetryAfter as exc:
-                if attempt:
-                    raise  # the runner retries the delivery later, a bounded number of times
-                await asyncio.sleep(_retry_seconds(exc))
-            except Forbidden:
-                log.warning("job %s: the user blocked the bot; not delivered", job.id)
-                raise
+        with contextlib.suppress(TelegramError):  # only a hint; the upload decides
+            await self.app.bot.send_chat_action(chat_id, ChatAction.UPLOAD_VIDEO)
+        try:
+            await self.sender.send(
+                chat_id, uploads, result, caption[:1024], int(reply_to) if reply_to else None
+            )
+        except DeliveryUnconfirmed:
+            await self._final(message, chat_id, _UNCONFIRMED)
+            raise
         await self._final(message, chat_id, done_summary(result))
 
-    async def _send_videos(
-        self,
-        chat_id: int,
-        uploads: list[_Upload],
-        result: JobResult,
-        caption: str,
-        reply_to: int | None,
-    ) -> None:
-        """One video as a video message; several as one album, the caption on the first."""
-        shape: dict[str, Any] = {
-            "width": result.width, "height": result.height,
-            "duration": max(1, round(result.duration_s)), "supports_streaming": True,
-        }  # fmt: skip
-        options: dict[str, Any] = {
-            "reply_parameters": (
-                ReplyParameters(reply_to, allow_sending_without_reply=True) if reply_to else None
-            ),
-            "write_timeout": max(30.0, sum(len(u.data) for u in uploads) / 250_000),  # 2 Mbit/s
-            "read_timeout": 120.0,
-        }
-        if len(uploads) == 1:
-            (upload,) = uploads
-            await self.app.bot.send_video(
-                chat_id, InputFile(upload.data, filename=upload.name),
-                thumbnail=upload.thumbnail_file(), caption=caption, **shape, **options,
-            )  # fmt: skip
-            return
-        album = [
-            InputMediaVideo(
-                InputFile(u.data, filename=u.name, attach=True),
-                thumbnail=u.thumbnail_file(),
-                **shape,
-            )
-            for u in uploads
-        ]
-        await self.app.bot.send_media_group(chat_id, album, caption=caption, **options)
-
-    async def _fit(self, video: Path, result: JobResult) -> Path:
-        """`video`, or a re-encoded copy of it under the upload limit (each file of an album is
-        held to the limit on its own)."""
-        return await shrink_to_fit(
-            video, video.with_name(f"{video.stem}.telegram.mp4"), limit_bytes=self.upload_limit,
-            duration_s=result.duration_s, size=(result.width, result.height),
-        )  # fmt: skip
-
-    async def _final(self, message: _Message | None, chat_id: int, text: str) -> None:
+    async def _final(self, message: ProgressMessage | None, chat_id: int, text: str) -> None:
         if message is not None:
-            await self._edit(message, text, final=True)
+            await self.progress.edit(message, text, final=True)
         else:
             await self.app.bot.send_message(chat_id, text)
 
-    def _message_of(self, job: Job) -> _Message | None:
+    def _message_of(self, job: Job) -> ProgressMessage | None:
         """The job's progress message from its stored ids (after a restart)."""
         message_id = job.origin.extra.get("progress_message_id")
         if message_id is None:
             return None
-        return _Message(int(job.origin.chat_id), int(message_id), "")
+        return ProgressMessage(int(job.origin.chat_id), int(message_id), "")
 
     # ------------------------------------------------------------------ helpers
 
@@ -550,23 +384,8 @@ class TelegramAdapter:
             "language=fr a brave little fox  (options go before the theme)",
             voices=voices,
         )
-        return text + _VIDEO_HELP if providers.animator is not None else text
+        return text + VIDEO_HELP if providers.animator is not None else text
 
     def _user_language(self, code: str | None) -> str | None:
         """The user's Telegram language, if the active story writer can write it."""
         return code if code and self.runner.pipeline.writes(code) else None
-
-
-def _command_and_rest(text: str) -> tuple[str, str]:
-    """`/video@bot a b` → (`/video@bot`, `a b`)."""
-    parts = text.split(maxsplit=1)
-    return (parts[0] if parts else ""), (parts[1] if len(parts) > 1 else "")
-
-
-def _ago(delta: timedelta) -> str:
-    minutes = int(delta.total_seconds() // 60)
-    if minutes < 1:
-        return "just now"
-    if minutes < 60:
-        return f"{minutes} min ago"
-    return f"{minutes // 60} h ago"

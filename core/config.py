@@ -103,6 +103,9 @@ class Settings(BaseSettings):
     telegram_upload_limit_mb: float = Field(
         50, gt=0, le=2000, validation_alias="STORYBOT_TELEGRAM_UPLOAD_LIMIT_MB"
     )
+    telegram_upload_timeout_s: float = Field(
+        120.0, ge=1, le=900, validation_alias="STORYBOT_TELEGRAM_UPLOAD_TIMEOUT_S"
+    )
     progress_interval_s: float = Field(
         3.0, ge=0.5, le=60, validation_alias="STORYBOT_PROGRESS_INTERVAL_S"
     )

@@ -62,6 +62,16 @@ class RenderError(CoreError):
     """Video assembly failed (ffmpeg error, unreadable picture or audio); safe to show."""
 
 
+class DeliveryRefused(CoreError):
+    """The platform will not take the output for this chat (the user blocked the bot, it was
+    removed from the group, the chat is gone): trying again cannot help. For the log."""
+
+
+class DeliveryUnconfirmed(CoreError):
+    """The upload may or may not have arrived (timeouts after it was sent): sending again
+    could show the user a duplicate, so it is not retried. For the log."""
+
+
 class JobNotFound(CoreError):
     """No job has that id; safe to show."""
 

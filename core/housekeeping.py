@@ -42,7 +42,7 @@ def _removable(job: Job) -> bool:
     if not job.status.finished:
         return False
     return job.status is not JobStatus.COMPLETED or job.delivery in (
-        Delivery.DELIVERED, Delivery.FAILED,
+        Delivery.DELIVERED, Delivery.UNCONFIRMED, Delivery.FAILED,
     )  # fmt: skip
 
 

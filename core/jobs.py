@@ -40,6 +40,7 @@ class Delivery(StrEnum):
     PENDING = "pending"
     DELIVERING = "delivering"
     DELIVERED = "delivered"
+    UNCONFIRMED = "unconfirmed"  # sent, but the platform never confirmed it; not re-sent
     FAILED = "failed"
 
 

@@ -18,7 +18,13 @@ from typing import Any
 from core import imaging
 from core.clips import INPUT_PICTURE
 from core.config import Settings
-from core.errors import CoreError, InvalidRequest, ProviderUnavailable
+from core.errors import (
+    CoreError,
+    DeliveryRefused,
+    DeliveryUnconfirmed,
+    InvalidRequest,
+    ProviderUnavailable,
+)
 from core.housekeeping import sweep
 from core.jobs import Delivery, Job, JobKind, JobStatus, JobStore, Origin
 from core.models import (
@@ -636,7 +642,10 @@ class JobRunner:
 
         `delivering` is recorded before each upload and `delivered` right after the platform
         confirms it, so a crash in between re-sends on the next start (the only duplicate
-        window). Attempts are counted in the store, so restarts never loop a hopeless delivery.
+        window; a front end may name one more, see `DeliveryUnconfirmed`). Attempts are counted
+        in the store, so restarts never loop a hopeless delivery. `DeliveryRefused` and
+        `DeliveryUnconfirmed` end the delivery at once: another try cannot help, or could send
+        a second copy.
         """
         handler = self._handlers.get(job.origin.platform)
         if handler is None:
@@ -649,6 +658,13 @@ class JobRunner:
             )
             try:
                 await handler(job, result)
+            except DeliveryRefused as exc:
+                log.warning("job %s: not delivered: %s", job.id, exc)
+                break
+            except DeliveryUnconfirmed as exc:
+                log.warning("job %s: delivery unconfirmed: %s", job.id, exc)
+                await self.store.update(job.id, delivery=Delivery.UNCONFIRMED)
+                return
             except Exception:  # a front end's failure must not kill the runner; logged
                 log.exception("job %s: delivery attempt %d failed", job.id, attempts)
                 if attempts < self.limits.delivery_attempts:

@@ -178,6 +178,7 @@ class _Fault:
     description: str
     parameters: dict[str, Any] | None
     delay: float = 0.0
+    after: bool = False  # delay the answer after the call took effect (not before)
 
 
 def _utf16_len(text: str) -> int:
@@ -201,7 +202,7 @@ class FakeTelegram:
         bot_name: str = "StoryBot",
         host: str = "127.0.0.1",
         port: int = 0,
-        max_upload: int = 60_000_000,
+        max_upload: int = 50_000_000,
         log: Callable[[Call], None] | None = None,
     ) -> None:
         self.token, self.host, self.port, self.max_upload, self.log = (
@@ -222,6 +223,7 @@ class FakeTelegram:
         self.callback_answers: dict[str, dict[str, str]] = {}
         self._open_queries: set[str] = set()
         self._faults: dict[str, deque[_Fault]] = {}
+        self.errors: list[str] = []  # the fake's own exceptions; `stop` fails the test on any
         self._counters: dict[str, int] = {}
         self._names = {n[5:].lower(): n[5:] for n in dir(self) if n.startswith("_api_")}
         self._poll_generation = 0
@@ -254,11 +256,15 @@ class FakeTelegram:
         self.port = self._runner.addresses[0][1]
 
     async def stop(self) -> None:
+        """Shut down; raises if a handler of the fake itself failed, so that a broken fake
+        (answering 500s the product would retry) cannot pass a test."""
         self._closing.set()  # pending long polls answer [] at once
         self._notify()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        if self.errors:
+            raise AssertionError("the fake Telegram server failed:\n" + "\n".join(self.errors))
 
     async def __aenter__(self) -> FakeTelegram:
         await self.start()
@@ -336,11 +342,22 @@ class FakeTelegram:
         fault = _Fault(status, description, parameters or None)
         self._faults.setdefault(method.lower(), deque()).extend([fault] * times)
 
-    def delay_next(self, method: str, seconds: float, *, times: int = 1) -> None:
-        """Answer the next `times` calls to `method` normally, but only after `seconds`."""
+    def delay_next(
+        self, method: str, seconds: float, *, times: int = 1, after: bool = False
+    ) -> None:
+        """Answer the next `times` calls to `method` normally, but only after `seconds`.
+
+        Before the call takes effect (default): a client that gives up first leaves nothing
+        behind, as when Telegram never got the upload whole. `after`: the message is sent at
+        once and only the answer is late, as when Telegram is slow to confirm a large video.
+        """
         self._faults.setdefault(method.lower(), deque()).extend(
-            [_Fault(None, "", None, seconds)] * times
+            [_Fault(None, "", None, seconds, after)] * times
         )
+
+    def delete_message(self, chat_id: int, message_id: int) -> None:
+        """The user deletes a message (e.g. the bot's progress message) in their chat."""
+        self.messages.pop((chat_id, message_id), None)
 
     # -- test API: updates the bot receives
 
@@ -565,8 +582,8 @@ class FakeTelegram:
             self._notify()  # for wait_for(answered=False)
             self._check_token(request.match_info["token"])
             queue = self._faults.get(call.method.lower())
-            if queue:
-                fault = queue.popleft()
+            fault = queue.popleft() if queue else None
+            if fault is not None and not fault.after:
                 await self._sleep(fault.delay)
                 if fault.status is not None:
                     raise ApiError(fault.status, fault.description, fault.parameters)
@@ -576,11 +593,13 @@ class FakeTelegram:
             result = handler(call)
             if asyncio.iscoroutine(result):
                 result = await result
+            if fault is not None and fault.after:
+                await self._sleep(fault.delay)
             body, status = {"ok": True, "result": result}, 200
         except ApiError as exc:
             body, status = exc.body(), exc.status
-        except Exception as exc:  # a bug in the fake: say so loudly, like a 500
-            traceback.print_exc()
+        except Exception as exc:  # a bug in the fake: recorded, and the test fails at stop
+            self.errors.append(f"{call.method}: {traceback.format_exc()}")
             body, status = ApiError(500, f"Internal Server Error: {exc!r}").body(), 500
         call.status, call.response = status, body
         self._notify()

@@ -1,0 +1,33 @@
+"""Texts of the Telegram bot that do not depend on a job: help for /video, ages, commands."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.options import VIDEO_OPTION_HELP
+
+VIDEO_EXAMPLE = "/video a kitten chasing a leaf"
+VIDEO_HELP = (
+    f"\n\nShort videos: {VIDEO_EXAMPLE}\n"
+    'With options: /video aspect=9:16 duration=6 negative="rain, cars" count=2 a kitten '
+    "chasing a leaf\n"
+    "Send a photo with the caption /video PROMPT (or reply to a photo with it) to start the "
+    "video from that photo.\n"
+    + "".join(f"• {name}: {text}\n" for name, text in VIDEO_OPTION_HELP.items())
+).rstrip()
+
+
+def command_and_rest(text: str) -> tuple[str, str]:
+    """`/video@bot a b` → (`/video@bot`, `a b`)."""
+    parts = text.split(maxsplit=1)
+    return (parts[0] if parts else ""), (parts[1] if len(parts) > 1 else "")
+
+
+def ago(delta: timedelta) -> str:
+    """A job's age as `/status` shows it."""
+    minutes = int(delta.total_seconds() // 60)
+    if minutes < 1:
+        return "just now"
+    if minutes < 60:
+        return f"{minutes} min ago"
+    return f"{minutes // 60} h ago"
