@@ -9,24 +9,20 @@ from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
 
-import discord
 import pytest
 from PIL import Image
 
-from bot.discord_adapter import DiscordAdapter
-from core.config import Settings
-from core.jobs import JobStatus, JobStore, open_job_store
-from core.pipeline import Pipeline, PipelineLimits
-from core.providers import build_providers
-from core.runner import JobRunner, RunnerLimits
+from bot import discord_uploads as uploads
+from core.jobs import JobStatus, JobStore
+from core.models import VideoClips
+from tests.discord_bot import GEMINI_KEY, keep_endpoints, start_video_bot
 from tests.discord_server import Call, FakeDiscord, Interaction
 from tests.gemini_server import FakeGemini, VideoFiltered
-from tests.integration.test_discord import discord_settings
 from tests.probe import probe
 
 pytestmark = pytest.mark.slow
 
-KEY = "AIzaSy-discord-video-test-key-0123"
+KEY = GEMINI_KEY
 
 
 @pytest.fixture
@@ -43,10 +39,7 @@ async def gemini() -> AsyncIterator[FakeGemini]:
 
 @pytest.fixture(autouse=True)
 def restore_endpoints(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The adapter points discord.py's class-level URLs at the fake; undo that afterwards."""
-    monkeypatch.setattr(discord.http.Route, "BASE", discord.http.Route.BASE)
-    gateway = discord.gateway.DiscordWebSocket
-    monkeypatch.setattr(gateway, "DEFAULT_GATEWAY", gateway.DEFAULT_GATEWAY)
+    keep_endpoints(monkeypatch)
 
 
 async def start_bot(
@@ -58,21 +51,7 @@ async def start_bot(
     **extra: str,
 ) -> JobStore:
     """The Discord adapter over a runner whose animator is Veo on the fake (express mode)."""
-    env = gemini.vertex_env(express=True) | {
-        "GOOGLE_API_KEY": KEY, "STORYBOT_VIDEO_POLL_S": "0.05",
-        "STORYBOT_PROGRESS_INTERVAL_S": "0.5",
-    }  # fmt: skip
-    settings: Settings = discord_settings(fake, monkeypatch, **env, **extra)
-    providers = build_providers(settings)
-    stack.push_async_callback(providers.aclose)
-    store = await stack.enter_async_context(open_job_store(tmp_path / "jobs.db"))
-    runner = await stack.enter_async_context(
-        JobRunner(
-            store, Pipeline(providers, PipelineLimits.from_settings(settings)),
-            tmp_path / "jobs", RunnerLimits.from_settings(settings),
-        )
-    )  # fmt: skip
-    await stack.enter_async_context(DiscordAdapter(runner, settings))
+    store, _ = await start_video_bot(stack, fake, gemini, monkeypatch, tmp_path, **extra)
     return store
 
 
@@ -176,32 +155,41 @@ async def test_two_videos_arrive_in_one_message(
     assert not interaction.followups
 
 
-async def test_videos_too_big_together_go_one_per_message(
+async def test_the_upload_limit_is_per_file(
     fake: FakeDiscord, gemini: FakeGemini, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    """When two videos fit the upload limit only one at a time, each gets its own message:
-    the response, then a followup."""
+    """Discord's limit applies to each file, not to the message: two videos that each fit go
+    in one message, unshrunk, although together they exceed the limit."""
+    prompt = {"prompt": "a kitten chasing a leaf", "count": 2, "duration": 4}
     async with AsyncExitStack() as stack:
         await start_bot(stack, fake, gemini, monkeypatch, tmp_path)
-        interaction = fake.send_command(
-            "video", {"prompt": "a kitten chasing a leaf", "count": 2, "duration": 4}
-        )
-        together = await delivered(fake, interaction)
-        size = max(len(f.data) for f in together.files.values())
-        limit = int(size * 1.5)  # one fits, two do not
-        interaction = fake.send_command(
-            "video", {"prompt": "a puppy chasing a ball", "count": 2, "duration": 4},
-            attachment_size_limit=limit,
-        )  # fmt: skip
-        first = await delivered(fake, interaction)
-        second = await fake.wait_for("POST", f"webhooks/{fake.application_id}/{interaction.token}")
-    assert [f.filename for f in first.files.values()] == ["video-1.mp4"]
-    assert first.json["content"].startswith("✅ 2 videos")
-    assert [f.filename for f in second.files.values()] == ["video-2.mp4"]
-    assert second.json["content"] == "🎬 Video 2 of 2"
-    assert all(
-        len(f.data) <= limit * 0.95 for f in [*first.files.values(), *second.files.values()]
-    )
+        free = await delivered(fake, fake.send_command("video", prompt))
+        sizes = [len(f.data) for f in free.files.values()]
+        roomy = int(max(sizes) * 1.2)  # each fits, the two together do not
+        both = fake.send_command("video", prompt, attachment_size_limit=roomy)
+        together = await delivered(fake, both)
+    assert sum(sizes) > roomy
+    assert [len(f.data) for f in together.files.values()] == sizes
+    assert [f.filename for f in together.files.values()] == ["video-1.mp4", "video-2.mp4"]
+    assert not both.followups
+    assert len(fake.videos()) == 4
+
+
+async def test_a_message_carries_at_most_25_mib_and_10_files(tmp_path: Path) -> None:
+    """Videos that each fit are grouped in order, a new message when the next one would take
+    the message over the request limit (25 MiB) or past 10 attachments."""
+    paths = []
+    for n, size in enumerate([900, 900, 900, *[10] * 11]):
+        paths.append(tmp_path / f"v{n}.mp4")
+        paths[-1].write_bytes(bytes(size))
+    result = VideoClips(videos=tuple(paths), thumbnail=paths[0], duration_s=4.0, width=320,
+                        height=180, prompt="p")  # fmt: skip
+    planned = await uploads.plan(uploads.videos_of(result), 1000, 2000, result)
+    assert [len(m) for m in planned] == [2, 10, 2]
+    assert [name for m in planned for _, name in m][:3] == ["video-1.mp4", "video-2.mp4",
+                                                            "video-3.mp4"]  # fmt: skip
+    assert uploads.budget(1000) == int(25 * 1024 * 1024 * 0.95)
+    assert uploads.budget(100 * 1024 * 1024) == 100 * 1024 * 1024
 
 
 async def test_a_filtered_video_says_so(

@@ -1,0 +1,179 @@
+"""The Discord slash commands (/story, /video, /status, /cancel, /help) and their autocomplete:
+option parsing only; the adapter submits and follows the jobs."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+
+import discord
+from discord import app_commands
+
+from bot.options import VIDEO_OPTION_HELP, StoryOptions, VideoOptions, set_video_option
+from bot.render import help_text
+from core.errors import CoreError
+from core.jobs import Origin
+from core.models import LANGUAGE_NAMES, MAX_VIDEOS, VIDEO_SECONDS, Aspect, Style
+
+if TYPE_CHECKING:
+    from bot.discord_adapter import DiscordAdapter
+
+PLATFORM = "discord"
+_VIDEO_HELP = (
+    "\n\nShort videos: /video prompt:a kitten chasing a leaf\n"
+    "• image: a picture to start from (PNG or JPEG)\n"
+    f"• aspect: {VIDEO_OPTION_HELP['aspect']}\n"
+    f"• duration: {VIDEO_OPTION_HELP['duration']}\n"
+    "• negative: what the video should not show\n"
+    "• people: whether people may appear\n"
+    f"• count: {VIDEO_OPTION_HELP['count']}"
+)
+_MAX_CHOICES = 25  # Discord shows at most 25 autocomplete choices
+_MAX_CHOICE_NAME = 100
+
+
+def register(adapter: DiscordAdapter) -> None:
+    """Add every command to the adapter's command tree."""
+    _story(adapter)
+    _video(adapter)
+    _account(adapter)
+
+
+def _video_options(**chosen: object) -> VideoOptions:
+    """The options picked in Discord's form, checked as every front end checks them."""
+    options = VideoOptions()
+    for key, value in chosen.items():
+        if isinstance(value, bool):
+            value = "allow" if value else "deny"
+        if value is not None:
+            set_video_option(options, key, str(value))
+    return options
+
+
+def _story(adapter: DiscordAdapter) -> None:
+    @adapter.tree.command(name="story", description="Make an illustrated, narrated story video")
+    @app_commands.describe(
+        theme="What the story is about, e.g. a cat and a dog",
+        scenes="Number of scenes (1-10)",
+        aspect="Frame shape",
+        style="Art style",
+        voice="Narrator voice",
+        language="Story language (default: yours)",
+        captions="Burn the narration in as captions",
+        animate="Bring each scene to life (slower)",
+    )
+    async def story(
+        interaction: discord.Interaction,
+        theme: str,
+        scenes: app_commands.Range[int, 1, 10] | None = None,
+        aspect: Literal["16:9", "9:16", "1:1"] | None = None,
+        style: Literal[
+            "storybook", "watercolor", "3d-cartoon", "anime", "claymation", "paper-cutout"
+        ]
+        | None = None,
+        voice: str | None = None,
+        language: str | None = None,
+        captions: bool = True,
+        animate: bool = False,
+    ) -> None:
+        options = StoryOptions(
+            scenes=scenes,
+            aspect=Aspect(aspect) if aspect else None,
+            style=Style(style) if style else None,
+            voice=voice,
+            language=language,
+            captions=captions,
+            animate=animate,
+        )
+        await adapter.story(interaction, theme, options)
+
+    @story.autocomplete("voice")
+    async def voice_choices(
+        interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        voices = adapter.runner.pipeline.providers.narrator.voices()
+        wanted = current.lower()
+        return [
+            app_commands.Choice(
+                name=f"{v.name} — {v.description}"[:_MAX_CHOICE_NAME], value=v.name
+            )
+            for v in voices
+            if wanted in v.name.lower() or wanted in v.description.lower()
+        ][:_MAX_CHOICES]
+
+    @story.autocomplete("language")
+    async def language_choices(
+        interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        wanted = current.lower()
+        return [
+            app_commands.Choice(name=f"{name} ({code})", value=code)
+            for code, name in LANGUAGE_NAMES.items()
+            if adapter.runner.pipeline.writes(code) and (wanted in code or wanted in name.lower())
+        ][:_MAX_CHOICES]
+
+
+def _video(adapter: DiscordAdapter) -> None:
+    @adapter.tree.command(
+        name="video", description="Make a short video from a prompt (and a picture)"
+    )
+    @app_commands.describe(
+        prompt="What the video shows, e.g. a kitten chasing a leaf",
+        image="A picture to start from (PNG or JPEG): the first frame",
+        aspect="Frame shape",
+        duration="Length in seconds",
+        negative="What the video should not show, e.g. rain, cars",
+        people="Whether people may appear",
+        count="How many videos to make",
+    )
+    async def video(
+        interaction: discord.Interaction,
+        prompt: str,
+        image: discord.Attachment | None = None,
+        aspect: Literal["16:9", "9:16"] | None = None,
+        duration: app_commands.Range[int, VIDEO_SECONDS[0], VIDEO_SECONDS[1]] | None = None,
+        negative: str | None = None,
+        people: bool | None = None,
+        count: app_commands.Range[int, 1, MAX_VIDEOS] | None = None,
+    ) -> None:
+        try:
+            options = _video_options(
+                aspect=aspect, duration=duration, negative=negative, people=people, count=count
+            )
+        except CoreError as exc:
+            await adapter.refuse(interaction, exc)
+            return
+        await adapter.video(interaction, prompt, options, image)
+
+
+def _account(adapter: DiscordAdapter) -> None:
+    tree, runner = adapter.tree, adapter.runner
+
+    @tree.command(name="status", description="Your recent stories and videos")
+    async def status(interaction: discord.Interaction) -> None:
+        jobs = await runner.recent(Origin(PLATFORM, str(interaction.user.id)))
+        lines = [f"`{j.id}` · {j.status.value} {j.percent}% · {j.subject[:40]}" for j in jobs]
+        await interaction.response.send_message(
+            "\n".join(lines) or "Nothing yet. Try /story or /video", ephemeral=True
+        )
+
+    @tree.command(name="cancel", description="Stop your story or video in progress")
+    async def cancel(interaction: discord.Interaction) -> None:
+        jobs = await runner.recent(Origin(PLATFORM, str(interaction.user.id)), limit=20)
+        job = next((j for j in jobs if not j.status.finished), None)
+        if job is None:
+            await interaction.response.send_message("Nothing to cancel.", ephemeral=True)
+            return
+        await interaction.response.send_message(f"🚫 Cancelling `{job.id}`.", ephemeral=True)
+        await runner.cancel(job.id)
+
+    @tree.command(name="help", description="What I do, and the options")
+    async def help_(interaction: discord.Interaction) -> None:
+        voices = runner.pipeline.providers.narrator.voices()
+        example = voices[0].name if voices else "default"
+        text = help_text(
+            example="/story theme:a cat and a dog",
+            with_options=f"/story theme:a brave little fox scenes:4 aspect:9:16 "
+            f"style:watercolor voice:{example} language:fr",
+            voices=voices,
+        )
+        await interaction.response.send_message(text + _VIDEO_HELP, ephemeral=True)

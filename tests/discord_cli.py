@@ -1,0 +1,87 @@
+"""`python -m tests.discord_server`: the fake Discord standalone, interactions typed on stdin."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import re
+import shlex
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from tests.discord_server import FakeDiscord, FakeServerError
+from tests.discord_wire import Call
+
+
+def _log_line(call: Call) -> None:
+    files = " ".join(f"{k}:{len(f.data)}B" for k, f in call.files.items())
+    sys.stderr.write(f"{call.status} {call.method} {call.path} {json.dumps(call.json)[:200]} "
+                     f"{files}\n")  # fmt: skip
+
+
+def _value(text: str) -> Any:
+    if text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    return int(text) if re.fullmatch(r"-?\d+", text) else text
+
+
+def _inject(fake: FakeDiscord, line: str) -> None:
+    try:
+        words = shlex.split(line)
+        if words and words[0].startswith("/"):
+            options: dict[str, Any] = {}
+            for key, text in (w.split("=", 1) for w in words[1:] if "=" in w):
+                if text.startswith("@"):  # a file for an attachment option
+                    path = Path(text[1:]).expanduser()
+                    options[key] = fake.user_attachment(path.read_bytes(), path.name)
+                else:
+                    options[key] = _value(text)
+            fake.send_command(words[0][1:], options)
+        elif words[:1] == ["press"] and len(words) == 3:
+            fake.press_button(words[2], message_id=words[1])
+        elif words:
+            sys.stderr.write(
+                "! /<command> name=value name=@file … | press <message_id> <custom_id>\n"
+            )
+    except (KeyError, ValueError, RuntimeError, OSError) as exc:
+        sys.stderr.write(f"! {exc}\n")
+
+
+async def _serve(args: argparse.Namespace) -> None:
+    fake = FakeDiscord(token=args.token, host=args.host, port=args.port, log=_log_line)
+    async with fake:
+        sys.stdout.write(f"api_base={fake.api_base}\ngateway_url={fake.gateway_url}\n"
+                         f"token={fake.token}\n")  # fmt: skip
+        sys.stdout.flush()
+        loop = asyncio.get_running_loop()
+
+        def read_stdin() -> None:
+            for line in sys.stdin:
+                loop.call_soon_threadsafe(_inject, fake, line)
+
+        threading.Thread(target=read_stdin, daemon=True).start()
+        stop = asyncio.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8082)
+    parser.add_argument("--token", default="bot-token-1")
+    # FakeServerError: each failure was printed when it happened
+    with contextlib.suppress(KeyboardInterrupt, FakeServerError):
+        asyncio.run(_serve(parser.parse_args(argv)))
+
+
+if __name__ == "__main__":
+    main()
