@@ -2,29 +2,93 @@
 
 from __future__ import annotations
 
+import asyncio
+import inspect
+import os
+import time
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-_OUR_VARIABLES = (
-    "GEMINI_API_KEY", "GOOGLE_API_KEY", "GOOGLE_GENAI_USE_VERTEXAI", "GOOGLE_CLOUD_PROJECT",
-    "GOOGLE_CLOUD_LOCATION", "GEMINI_BASE_URL", "GOOGLE_GEMINI_BASE_URL", "TELEGRAM_BOT_TOKEN",
-    "TELEGRAM_API_BASE_URL", "TELEGRAM_API_FILE_URL", "DISCORD_BOT_TOKEN",
-    "DISCORD_API_BASE_URL", "DISCORD_GATEWAY_URL",
-)  # fmt: skip
+# What StoryBot reads from the environment, directly (`core/config.py`) or through the libraries
+# it drives: google-genai and google-auth (keys, Vertex project, base URLs, ADC files, the GCE
+# metadata server), the chat platforms, proxies and CA bundles (httpx, aiohttp, websockets and
+# the SDKs honour them), netrc (httpx adds its credentials), and imageio-ffmpeg's binary.
+_PREFIXES = ("STORYBOT_", "GOOGLE_", "GEMINI_", "GCLOUD_", "CLOUDSDK_", "GCE_METADATA_",
+             "TELEGRAM_", "DISCORD_")  # fmt: skip
+_NAMES = frozenset({
+    "NO_GCE_CHECK", "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE",
+    "SSLKEYLOGFILE", "NETRC", "IMAGEIO_FFMPEG_EXE",
+})  # fmt: skip
+
+
+def _read_by_storybot(name: str) -> bool:
+    """Whether the variable can change what StoryBot or its clients do (proxies in any case:
+    `http_proxy`, `HTTPS_PROXY`, `all_proxy`, `no_proxy`, `wss_proxy`, ...)."""
+    upper = name.upper()
+    return upper in _NAMES or upper.startswith(_PREFIXES) or upper.endswith("_PROXY")
+
+
+def _clear(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in list(os.environ):
+        if _read_by_storybot(name):
+            monkeypatch.delenv(name)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def clean_session_env() -> Iterator[None]:
+    """Module- and session-scoped fixtures are set up before any function-scoped one, so the
+    environment is cleaned once for the whole session too (restored at its end)."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        _clear(monkeypatch)
+        yield
 
 
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     """No real credentials leak in; `.env` of the checkout is not read; data goes to tmp."""
-    import os
-
-    for name in list(os.environ):
-        if name in _OUR_VARIABLES or name.startswith("STORYBOT_"):
-            monkeypatch.delenv(name)
+    _clear(monkeypatch)  # again: an earlier test or an import may have set one since
     monkeypatch.chdir(tmp_path)
+    # google-auth looks for application default credentials (a developer's `gcloud auth
+    # application-default login`) in the gcloud config folder: point it at an empty one.
+    gcloud = tmp_path / "gcloud"
+    gcloud.mkdir()
+    monkeypatch.setenv("CLOUDSDK_CONFIG", str(gcloud))
     # python-telegram-bot 22: time values as timedelta (as `storybot run` sets it), no warning.
     monkeypatch.setenv("PTB_TIMEDELTA", "true")
     data = tmp_path / "data"
     monkeypatch.setenv("STORYBOT_DATA_DIR", str(data))
     return data
+
+
+WaitUntil = Callable[..., Awaitable[Any]]
+
+
+async def _wait_until(
+    condition: Callable[[], object],
+    *,
+    timeout: float = 30.0,  # noqa: ASYNC109 - a deadline for the whole wait, like pytest's
+    interval: float = 0.02,
+    what: str = "",
+) -> Any:
+    """Poll `condition` (a function, or one returning an awaitable) until it gives a truthy
+    value, and return that value; fail the test after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if inspect.isawaitable(value):
+            value = await value
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout} s waiting for {what or condition}")
+        await asyncio.sleep(interval)
+
+
+@pytest.fixture
+def wait_until() -> WaitUntil:
+    """`await wait_until(lambda: ..., timeout=30, what="...")`: wait on a condition, never on
+    a fixed sleep (see `_wait_until`)."""
+    return _wait_until

@@ -113,6 +113,7 @@ import tempfile
 import textwrap
 import threading
 import time
+import traceback
 import uuid
 import wave
 from collections import deque
@@ -926,6 +927,7 @@ class FakeGemini:
         self.video_latency_s = video_latency_s
         self.polls_until_done = polls_until_done
         self.requests: list[RecordedRequest] = []
+        self.errors: list[str] = []  # the fake's own exceptions; `stop` fails the test on any
         self.operations: dict[str, VideoOperation] = {}
         self.gcs: dict[str, bytes] = {}  # Veo clips written to `storageUri`, by gs:// URI
         self._queues: dict[str, deque[Fault]] = {k: deque() for k in KINDS}
@@ -995,10 +997,14 @@ class FakeGemini:
         self.port = self._runner.addresses[0][1]
 
     async def stop(self) -> None:
+        """Shut down; raises if a handler of the fake itself failed, so that a broken fake
+        (answering 500s the product would retry) cannot pass a test."""
         self._closing.set()  # wakes up sleeping and hanging handlers
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        if self.errors:
+            raise AssertionError("the fake Gemini server failed:\n" + "\n".join(self.errors))
 
     async def __aenter__(self) -> FakeGemini:
         await self.start()
@@ -1050,7 +1056,8 @@ class FakeGemini:
         try:
             try:
                 response = await self._answer(request, record)
-            except (OSError, RuntimeError, subprocess.SubprocessError) as exc:  # a fake's bug
+            except Exception as exc:  # a bug in the fake: recorded, and the test fails at stop
+                self.errors.append(f"{record.method} {record.path}: {traceback.format_exc()}")
                 response = _error(HttpError(500, "INTERNAL", f"fake server error: {exc}"))
             record.status = response.status
             return response

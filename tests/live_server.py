@@ -77,6 +77,7 @@ import ssl
 import sys
 import tempfile
 import time
+import traceback
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -281,6 +282,7 @@ class FakeLive:
         self.binary_frames = binary_frames
         self.log = log
         self.sessions: list[LiveSession] = []
+        self.errors: list[str] = []  # the fake's own exceptions; `stop` fails the test on any
         self._faults: deque[Fault] = deque()
         self._closing = asyncio.Event()
         self._server: Server | None = None
@@ -327,6 +329,8 @@ class FakeLive:
         self.port = self._server.sockets[0].getsockname()[1]
 
     async def stop(self) -> None:
+        """Shut down; raises if a handler of the fake itself failed, so that a broken fake
+        cannot pass a test behind the product's TTS fallback."""
         self._closing.set()  # wakes up sleeping and silent handlers
         if self._server is not None:
             self._server.close()  # closes open sessions with 1001
@@ -335,6 +339,8 @@ class FakeLive:
         if self._tmp is not None:
             shutil.rmtree(self._tmp, ignore_errors=True)
             self._tmp = None
+        if self.errors:
+            raise AssertionError("the fake Live server failed:\n" + "\n".join(self.errors))
 
     async def __aenter__(self) -> FakeLive:
         await self.start()
@@ -411,8 +417,13 @@ class FakeLive:
         headers = {name.lower(): value for name, value in ws.request.headers.raw_items()}
         session = LiveSession(path, query, api, match[1], headers, time.monotonic())
         self.sessions.append(session)
-        with contextlib.suppress(ConnectionClosed):
+        try:
             await self._session(ws, session)
+        except ConnectionClosed:
+            pass
+        except Exception:  # a bug in the fake: the product would fall back to TTS and hide it
+            self.errors.append(f"{path}: {traceback.format_exc()}")
+            raise
 
     async def _session(self, ws: ServerConnection, session: LiveSession) -> None:
         first = await self._recv(ws)

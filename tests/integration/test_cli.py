@@ -1,12 +1,18 @@
 """The command line: a real video from one command, and one-line errors for bad input."""
 
+from __future__ import annotations
+
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from bot.cli import main
+
+if TYPE_CHECKING:
+    from tests.conftest import WaitUntil
 
 
 def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -87,7 +93,9 @@ def test_jobs_lists_the_story_just_made(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-async def test_resume_finishes_an_interrupted_cli_job(tmp_path: Path) -> None:
+async def test_resume_finishes_an_interrupted_cli_job(
+    tmp_path: Path, wait_until: WaitUntil
+) -> None:
     """A CLI job stopped mid-way is listed by `storybot jobs` and finished by `storybot resume`,
     reusing its checkpointed story, into the output path it was started with."""
     import asyncio
@@ -110,8 +118,11 @@ async def test_resume_finishes_an_interrupted_cli_job(tmp_path: Path) -> None:
     ):
         origin = Origin("cli", "me", extra={"out": str(out)})
         job = await runner.submit(StoryRequest(theme="a cat and a dog", scenes=2), origin)
-        while "story" not in await store.steps(job.id):  # noqa: ASYNC110 - polling the store
-            await asyncio.sleep(0.02)
+
+        async def story_checkpointed() -> bool:
+            return "story" in await store.steps(job.id)
+
+        await wait_until(story_checkpointed, what="the story's checkpoint")
     listing = run_cli("jobs", cwd=tmp_path)
     assert job.id in listing.stdout
     assert "processing" in listing.stdout or "generating" in listing.stdout

@@ -11,7 +11,7 @@ import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import av
@@ -40,7 +40,11 @@ from tests.gemini_server import (
     RaiFiltered,
     ResponseBlocked,
     VideoFiltered,
+    speech_pcm,
 )
+
+if TYPE_CHECKING:
+    from tests.conftest import WaitUntil
 
 pytestmark = [
     # google-genai 3.4 subclasses aiohttp.ClientSession on its first async request
@@ -232,10 +236,8 @@ async def test_tts_returns_pcm_at_24khz_for_the_requested_voice(
     assert blob
     assert blob.mime_type
     assert blob.data
-    assert "rate=24000" in blob.mime_type
-    assert len(blob.data) % 2 == 0
-    seconds = len(blob.data) / 2 / TTS_RATE
-    assert 0.2 * 7 < seconds < 0.45 * 7
+    assert f"rate={TTS_RATE}" in blob.mime_type
+    assert blob.data == speech_pcm(words)  # the line itself, spoken word by word
     assert fake.requests[0].voice == "Kore"
     assert fake.requests[0].kind == "tts"
 
@@ -341,16 +343,20 @@ async def test_hang_lets_the_client_time_out(fake: FakeGemini) -> None:
 
 
 async def test_delay_fault_adds_latency_to_one_call(
-    fake: FakeGemini, client: genai.client.AsyncClient
+    fake: FakeGemini, client: genai.client.AsyncClient, wait_until: WaitUntil
 ) -> None:
-    fake.script("text", Delay(0.2))
-    start = time.monotonic()
-    await client.models.generate_content(model=TEXT, contents="slow")
-    middle = time.monotonic()
-    await client.models.generate_content(model=TEXT, contents="fast")
+    """The delayed call is still unanswered when the next one, sent after it, has its answer:
+    the delay held back that call and no other (no bound on how fast the second one is)."""
+    fake.script("text", Delay(60))
+    slow = asyncio.ensure_future(client.models.generate_content(model=TEXT, contents="slow"))
+    await wait_until(lambda: fake.calls("text"), what="the first call to reach the fake")
+    fast = await client.models.generate_content(model=TEXT, contents="fast")
+    answered_first = slow.done()
+    slow.cancel()
 
-    assert middle - start >= 0.2
-    assert time.monotonic() - middle < 0.2
+    assert "fast" in (fast.text or "")
+    assert not answered_first
+    assert [call.text for call in fake.calls("text")] == ["slow", "fast"]
 
 
 # ---------------------------------------------------------------- safety and bad content
@@ -814,16 +820,23 @@ async def test_generate_videos_from_a_picture_finishes_after_the_scripted_polls(
 
 
 async def test_video_latency_finishes_an_operation_by_time(
-    fake: FakeGemini, vertex: genai.client.AsyncClient
+    fake: FakeGemini, vertex: genai.client.AsyncClient, wait_until: WaitUntil
 ) -> None:
     fake.video_latency_s = 0.3
     config = types.GenerateVideosConfig(duration_seconds=4, aspect_ratio="9:16")
     operation = await vertex.models.generate_videos(model=VEO, source=veo_source(), config=config)
     running = await vertex.operations.get(operation)
-    await asyncio.sleep(0.35)
-    done = await vertex.operations.get(operation)
+
+    async def finished() -> types.GenerateVideosOperation | None:
+        polled = await vertex.operations.get(operation)
+        return polled if polled.done else None
+
+    done = await wait_until(finished, timeout=20, interval=0.05, what="the operation to finish")
+    recorded = fake.operations[operation.name]
 
     assert running.done is None
+    assert recorded.done_at is not None
+    assert recorded.done_at - recorded.started >= 0.3  # finished by the fake's clock, not polls
     assert done.done
     assert done.result
     assert done.result.generated_videos

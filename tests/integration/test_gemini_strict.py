@@ -132,3 +132,22 @@ async def test_models_list_their_real_methods(fake: FakeGemini) -> None:
     assert listed["gemini-3.8-live"] == ["bidiGenerateContent"]
     assert listed["veo-3.1-fast-generate-001"] == ["predictLongRunning"]
     assert "generateContent" not in listed["gemini-omni-1.1-flash"]
+
+
+async def test_a_broken_fake_fails_its_test() -> None:
+    """An exception inside the fake's own handler is not hidden behind a 500 that the product
+    would retry: stopping the fake raises."""
+    fake = FakeGemini(api_key="k")
+    await fake.start()
+
+    def broken(*_: object) -> dict[str, Any]:
+        raise KeyError("a bug in the fake")
+
+    fake._list = broken  # type: ignore[method-assign]
+    async with (
+        aiohttp.ClientSession(headers={"x-goog-api-key": "k"}) as session,
+        session.get(fake.base_url + "/v1beta/models") as reply,
+    ):
+        assert reply.status == 500
+    with pytest.raises(AssertionError, match="a bug in the fake"):
+        await fake.stop()

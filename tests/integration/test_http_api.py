@@ -10,15 +10,14 @@ import hmac
 import io
 import json
 import os
+import re
 import signal
-import socket
-import subprocess
 import sys
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
@@ -35,6 +34,9 @@ from core.pipeline import Pipeline
 from core.providers import build_providers
 from core.runner import JobRunner, RunnerLimits
 from tests.probe import probe
+
+if TYPE_CHECKING:
+    from tests.conftest import WaitUntil
 
 TOKEN_A = "token-a-0123456789abcdef"
 TOKEN_B = "token-b-0123456789abcdef"
@@ -557,7 +559,7 @@ def signature(body: bytes) -> str:
 
 
 async def test_webhook_is_signed_retried_after_a_500_and_recorded(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, wait_until: WaitUntil
 ) -> None:
     """A job's own webhook_url gets the seed's payload, signed over the raw body; the first
     answer is a 500, so it is sent again; both attempts are recorded on the job."""
@@ -567,11 +569,12 @@ async def test_webhook_is_signed_retried_after_a_500_and_recorded(
     ):
         job_id = (await submit_video(api, A, webhook_url=f"{url}?job=1"))["job_id"]
         await asyncio.wait_for(hooks.accepted.wait(), timeout=120)
-        for _ in range(50):  # the attempt is recorded right after the answer
+
+        async def recorded_as_delivered() -> Any:  # right after the receiver's answer
             status = (await api.client.get(f"/api/videos/status/{job_id}", headers=A)).json()
-            if status["webhook"] and status["webhook"]["delivered"]:
-                break
-            await asyncio.sleep(0.1)
+            return status if status["webhook"] and status["webhook"]["delivered"] else None
+
+        status = await wait_until(recorded_as_delivered, what="the accepted attempt's record")
         stored = await api.store.get(job_id)
     assert len(hooks.calls) == 2
     (first, first_headers), (body, headers) = hooks.calls
@@ -653,9 +656,13 @@ async def test_a_restart_goes_on_with_webhooks_a_shutdown_cut_short(tmp_path: Pa
         await store.merge_metadata(
             delivered.id, webhook={"delivered": True, "attempts": [failed_once | {"status": 200}]}
         )
+        before = asyncio.all_tasks()
         await sender.resume()
-        await asyncio.wait_for(hooks.accepted.wait(), 10)
-        await asyncio.sleep(0.1)  # nothing else may come
+        # Every send resume() started runs in a task of its own: once they have all ended,
+        # nothing else can come.
+        resumed = asyncio.all_tasks() - before
+        await asyncio.wait_for(asyncio.gather(*resumed), 30)
+        assert hooks.accepted.is_set()
         recorded = (await store.get(cut_short.id)).metadata["webhook"]
     assert [json.loads(body)["job_id"] for body, _ in hooks.calls] == ["cutshort01"]
     assert recorded["delivered"] is True
@@ -665,33 +672,32 @@ async def test_a_restart_goes_on_with_webhooks_a_shutdown_cut_short(tmp_path: Pa
 # ---------------------------------------------------------------------------------- storybot run
 
 
-def _free_port() -> int:
-    with socket.socket() as probe_socket:
-        probe_socket.bind(("127.0.0.1", 0))
-        return int(probe_socket.getsockname()[1])
+SERVING = re.compile(rb"HTTP API on http://127\.0\.0\.1:(\d+)")
 
 
 async def test_storybot_run_serves_the_api_and_stops_on_sigterm(tmp_path: Path) -> None:
     """`storybot run` with only STORYBOT_HTTP_PORT serves the API beside the runner; SIGTERM
     stops uvicorn with the rest, and the process exits 0."""
-    port = _free_port()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("STORYBOT_")},
-        "STORYBOT_HTTP_PORT": str(port), "STORYBOT_DATA_DIR": str(tmp_path / "data"),
+        "STORYBOT_HTTP_PORT": "0", "STORYBOT_DATA_DIR": str(tmp_path / "data"),
         "STORYBOT_HTTP_TOKENS": TOKEN_A, "STORYBOT_SHUTDOWN_GRACE_S": "5",
         "PYTHONPATH": str(Path(__file__).parents[2]),  # run from tmp_path: no checkout .env
     }  # fmt: skip
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "run", env=env, cwd=tmp_path, stderr=subprocess.PIPE
+        sys.executable, "-m", "bot", "run", env=env, cwd=tmp_path, stderr=asyncio.subprocess.PIPE
     )
+    assert process.stderr is not None
+    early = b""
     try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
-            for _ in range(300):
-                try:
-                    health = await client.get("/health")
-                    break
-                except httpx.ConnectError:
-                    await asyncio.sleep(0.1)
+        # Port 0: the log line saying that the API is up also says on which port.
+        async with asyncio.timeout(60):
+            while (serving := SERVING.search(early)) is None:
+                line = await process.stderr.readline()
+                assert line, early.decode()  # the process ended without serving
+                early += line
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{int(serving[1])}") as client:
+            health = await client.get("/health")
             accepted = await client.post(
                 "/api/videos/generate", json={"prompt": "a kitten"}, headers=A
             )
@@ -701,7 +707,7 @@ async def test_storybot_run_serves_the_api_and_stops_on_sigterm(tmp_path: Path) 
         if process.returncode is None:
             process.kill()
             await process.wait()
-    log = stderr.decode()
+    log = (early + stderr).decode()
     assert health.status_code == 200
     assert accepted.status_code == 202
     assert process.returncode == 0, log

@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import websockets
@@ -28,6 +29,9 @@ from tests.live_server import (
     NeverComplete,
     RefuseSetup,
 )
+
+if TYPE_CHECKING:
+    from tests.conftest import WaitUntil
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -338,14 +342,17 @@ async def test_unknown_path_is_refused_at_the_handshake(fake: FakeLive) -> None:
     assert fake.sessions == []
 
 
-async def test_stop_ends_a_silent_session(developer: ClientFactory, fake: FakeLive) -> None:
+async def test_stop_ends_a_silent_session(
+    developer: ClientFactory, fake: FakeLive, wait_until: WaitUntil
+) -> None:
     fake.script(NeverComplete(chunks=1))
     async with developer().aio as aio, aio.live.connect(model=MODEL, config=_config()) as session:
         await session.send_client_content(
             turns=types.Content(role="user", parts=[types.Part(text=LINE)])
         )
-        receiving = asyncio.ensure_future(_collect(session, []))
-        await asyncio.sleep(0.2)
+        received: list[types.LiveServerMessage] = []
+        receiving = asyncio.ensure_future(_collect(session, received))
+        await wait_until(lambda: received, timeout=10, what="the one chunk before the silence")
         await asyncio.wait_for(fake.stop(), 2)
         with pytest.raises(errors.APIError) as caught:
             await receiving

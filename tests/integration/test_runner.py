@@ -6,6 +6,7 @@ import asyncio
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -25,6 +26,9 @@ from core.progress import (
 from core.providers import Providers
 from core.runner import JobRunner, LimitReached, RunnerLimits
 from tests.fakes import FakeIllustrator, FakeNarrator, FakeStoryWriter, fake_providers
+
+if TYPE_CHECKING:
+    from tests.conftest import WaitUntil
 
 REQUEST = StoryRequest(theme="a cat", scenes=2)
 
@@ -51,6 +55,22 @@ def user(n: int, platform: str = "telegram") -> Origin:
 
 async def collect(runner: JobRunner, job: Job) -> list[ProgressEvent]:
     return [event async for event in runner.subscribe(job.id)]
+
+
+async def delivery_is(store: JobStore, job_id: str, delivery: Delivery) -> bool:
+    return (await store.get(job_id)).delivery is delivery
+
+
+async def subscribed(runner: JobRunner, job: Job) -> asyncio.Task[list[ProgressEvent]]:
+    """A task collecting the job's events, returned once the subscription is in place (its
+    first event, the current state, has arrived), so no later event can be missed."""
+    events = runner.subscribe(job.id)
+    first = await anext(events)
+
+    async def rest() -> list[ProgressEvent]:
+        return [first, *[event async for event in events]]
+
+    return asyncio.create_task(rest())
 
 
 async def test_submit_and_subscribe_see_every_stage(store: JobStore, tmp_path: Path) -> None:
@@ -89,19 +109,21 @@ async def test_late_subscriber_gets_the_current_state_first(
     assert late[0].result.duration_s == pytest.approx(2.8, abs=0.01)
 
 
-async def test_queue_order_and_positions(store: JobStore, tmp_path: Path) -> None:
+async def test_queue_order_and_positions(
+    store: JobStore, tmp_path: Path, wait_until: WaitUntil
+) -> None:
     """With one job at a time, jobs start in submission order and see their place in line."""
     gate = asyncio.Event()
     writer = FakeStoryWriter()
-    providers = fake_providers(writer=writer, illustrator=FakeIllustrator(gate=gate))
+    illustrator = FakeIllustrator(gate=gate)
+    providers = fake_providers(writer=writer, illustrator=illustrator)
     async with runner_for(store, tmp_path, providers, max_concurrent_jobs=1) as runner:
         jobs = [
             await runner.submit(StoryRequest(theme=f"t{i}", scenes=1), user(i)) for i in range(3)
         ]
-        await asyncio.sleep(0.1)
+        await wait_until(lambda: illustrator.prompts, what="the first job to reach its picture")
         assert [runner.queue_position(j.id) for j in jobs] == [None, 1, 2]
-        streams = [asyncio.create_task(collect(runner, j)) for j in jobs]
-        await asyncio.sleep(0.05)
+        streams = [await subscribed(runner, j) for j in jobs]
         gate.set()
         results = await asyncio.gather(*streams)
     assert [r.theme for r in writer.requests] == ["t0", "t1", "t2"]
@@ -197,7 +219,7 @@ async def test_video_jobs_run_on_the_same_runner_and_share_the_clip_limit(
     ]  # fmt: skip
 
 
-async def test_cancel_while_queued(store: JobStore, tmp_path: Path) -> None:
+async def test_cancel_while_queued(store: JobStore, tmp_path: Path, wait_until: WaitUntil) -> None:
     """A queued job leaves the queue: never runs, never delivered, status cancelled."""
     gate = asyncio.Event()
     writer = FakeStoryWriter()
@@ -211,12 +233,12 @@ async def test_cancel_while_queued(store: JobStore, tmp_path: Path) -> None:
         await runner.register_delivery("telegram", deliver)
         running = await runner.submit(StoryRequest(theme="first", scenes=1), user(1))
         queued = await runner.submit(StoryRequest(theme="second", scenes=1), user(2))
-        stream = asyncio.create_task(collect(runner, queued))
-        await asyncio.sleep(0.05)
+        stream = await subscribed(runner, queued)
         cancelled = await runner.cancel(queued.id)
         gate.set()
         await collect(runner, running)
-        await asyncio.sleep(0.05)
+        # The delivery runs in the background after the job's last event.
+        await wait_until(lambda: delivered, what="the running job's delivery")
     assert cancelled.status is JobStatus.CANCELLED
     assert isinstance((await stream)[-1], JobCancelled)
     assert [r.theme for r in writer.requests] == ["first"]
@@ -224,7 +246,9 @@ async def test_cancel_while_queued(store: JobStore, tmp_path: Path) -> None:
     assert not (tmp_path / "jobs" / queued.id).exists()
 
 
-async def test_cancel_while_running_stops_provider_calls(store: JobStore, tmp_path: Path) -> None:
+async def test_cancel_while_running_stops_provider_calls(
+    store: JobStore, tmp_path: Path, wait_until: WaitUntil
+) -> None:
     """A running job stops at once: provider call counts stay put, no delivery, files gone."""
     gate = asyncio.Event()
     illustrator, narrator = FakeIllustrator(gate=gate), FakeNarrator()
@@ -237,15 +261,17 @@ async def test_cancel_while_running_stops_provider_calls(store: JobStore, tmp_pa
     async with runner_for(store, tmp_path, providers) as runner:
         await runner.register_delivery("telegram", deliver)
         job = await runner.submit(StoryRequest(theme="x", scenes=4), user(1))
-        stream = asyncio.create_task(collect(runner, job))
-        while not illustrator.prompts:  # noqa: ASYNC110 - polling a fake's call list
-            await asyncio.sleep(0.01)
+        stream = await subscribed(runner, job)
+        await wait_until(lambda: illustrator.prompts, what="the first picture to be asked for")
         assert (tmp_path / "jobs" / job.id).exists()
         cancelled = await runner.cancel(job.id)
         counts = (len(illustrator.prompts), len(narrator.texts))
         gate.set()
-        await asyncio.sleep(0.2)
-        assert (len(illustrator.prompts), len(narrator.texts)) == counts
+        # A later job runs to the end on the same providers: had the cancelled one gone on
+        # once the gate opened, its calls would show up before this one has finished.
+        later = await runner.submit(StoryRequest(theme="y", scenes=1), user(2, "cli"))
+        await collect(runner, later)
+        assert (len(illustrator.prompts), len(narrator.texts)) == (counts[0] + 1, counts[1] + 1)
     assert cancelled.status is JobStatus.CANCELLED
     assert isinstance((await stream)[-1], JobCancelled)
     assert delivered == []
@@ -253,23 +279,43 @@ async def test_cancel_while_running_stops_provider_calls(store: JobStore, tmp_pa
     assert await store.steps(job.id) == set()
 
 
+class GatedNarrator(FakeNarrator):
+    """A FakeNarrator whose calls wait for `gate` to open."""
+
+    def __init__(self, gate: asyncio.Event, *, fail_first: int = 0) -> None:
+        super().__init__(fail_first=fail_first)
+        self.gate = gate
+
+    async def speak(self, text: str, *, voice: str | None, language: str):  # type: ignore[no-untyped-def]
+        await self.gate.wait()
+        return await super().speak(text, voice=voice, language=language)
+
+
 async def test_transient_failure_is_retried_from_the_checkpoint(
-    store: JobStore, tmp_path: Path
+    store: JobStore, tmp_path: Path, wait_until: WaitUntil
 ) -> None:
     """A step failing transiently is retried by the runner; finished steps are not redone."""
-    writer, illustrator, narrator = (
-        FakeStoryWriter(),
-        FakeIllustrator(),
-        FakeNarrator(fail_first=1),
-    )
+    gate = asyncio.Event()
+    writer, illustrator = FakeStoryWriter(), FakeIllustrator()
+    narrator = GatedNarrator(gate, fail_first=1)
     providers = fake_providers(writer=writer, illustrator=illustrator, narrator=narrator)
     async with runner_for(store, tmp_path, providers, step_retries=2) as runner:
         job = await runner.submit(StoryRequest(theme="x", scenes=2), user(1))
-        events = await collect(runner, job)
+        stream = await subscribed(runner, job)
+
+        async def pictures_checkpointed() -> bool:
+            return {"story", "picture:1", "picture:2"} <= await store.steps(job.id)
+
+        # The narration fails only once both pictures are done: a picture still being drawn
+        # when a stage fails is rightly drawn again, which is not what this test is about.
+        await wait_until(pictures_checkpointed, what="the story and both pictures checkpointed")
+        gate.set()
+        events = await stream
     assert isinstance(events[-1], JobSucceeded)
     assert any(isinstance(e, ProviderWaiting) for e in events)
+    assert len(narrator.texts) >= 3  # the failed call, then both lines on the retry
     assert len(writer.requests) == 1  # the story was checkpointed, not rewritten
-    assert len(illustrator.prompts) == 2
+    assert len(illustrator.prompts) == 2  # so were the pictures
 
 
 async def test_permanent_failure_fails_at_once(store: JobStore, tmp_path: Path) -> None:
@@ -293,7 +339,9 @@ async def test_permanent_failure_fails_at_once(store: JobStore, tmp_path: Path) 
     assert events[-1].reason == failed.error  # type: ignore[union-attr]
 
 
-async def test_delivery_handler_gets_the_output(store: JobStore, tmp_path: Path) -> None:
+async def test_delivery_handler_gets_the_output(
+    store: JobStore, tmp_path: Path, wait_until: WaitUntil
+) -> None:
     """The platform's handler receives the finished job and its files; failures are bounded."""
     received: list[tuple[str, Path]] = []
     attempts = 0
@@ -313,10 +361,8 @@ async def test_delivery_handler_gets_the_output(store: JobStore, tmp_path: Path)
         bad = await runner.submit(REQUEST, user(2, "discord"))
         await collect(runner, ok)
         await collect(runner, bad)
-        for _ in range(200):
-            if (await store.get(bad.id)).delivery is Delivery.FAILED:
-                break
-            await asyncio.sleep(0.1)
+        await wait_until(lambda: delivery_is(store, ok.id, Delivery.DELIVERED))
+        await wait_until(lambda: delivery_is(store, bad.id, Delivery.FAILED))
     assert received[0][0] == "chat1"
     assert received[0][1].name == "story.mp4"
     assert (await store.get(ok.id)).delivery is Delivery.DELIVERED
@@ -350,7 +396,9 @@ async def test_a_second_process_sees_the_jobs(store: JobStore, tmp_path: Path) -
         assert (await again.get(job.id)).status is JobStatus.COMPLETED
 
 
-async def test_finished_job_waits_for_its_front_end(store: JobStore, tmp_path: Path) -> None:
+async def test_finished_job_waits_for_its_front_end(
+    store: JobStore, tmp_path: Path, wait_until: WaitUntil
+) -> None:
     """A job that finished with no handler registered is delivered once its front end starts."""
     delivered: list[str] = []
 
@@ -363,16 +411,13 @@ async def test_finished_job_waits_for_its_front_end(store: JobStore, tmp_path: P
         assert (await store.get(job.id)).delivery is Delivery.PENDING
     async with runner_for(store, tmp_path) as runner:  # a restart
         await runner.register_delivery("telegram", deliver)
-        for _ in range(100):
-            if (await store.get(job.id)).delivery is Delivery.DELIVERED:
-                break
-            await asyncio.sleep(0.05)
+        await wait_until(lambda: delivery_is(store, job.id, Delivery.DELIVERED))
     assert delivered == [job.id]
     assert (await store.get(job.id)).delivery is Delivery.DELIVERED
 
 
 async def test_delivery_attempts_are_bounded_across_restarts(
-    store: JobStore, tmp_path: Path
+    store: JobStore, tmp_path: Path, wait_until: WaitUntil
 ) -> None:
     """A delivery that keeps failing is given up after its attempts, restarts included."""
     attempts = 0
@@ -388,9 +433,6 @@ async def test_delivery_attempts_are_bounded_across_restarts(
     await store.update(job.id, delivery=Delivery.DELIVERING, delivery_attempts=2)  # crashed
     async with runner_for(store, tmp_path, delivery_retry_delay_s=0.01) as runner:
         await runner.register_delivery("telegram", broken)
-        for _ in range(100):
-            if (await store.get(job.id)).delivery is Delivery.FAILED:
-                break
-            await asyncio.sleep(0.05)
+        await wait_until(lambda: delivery_is(store, job.id, Delivery.FAILED))
     assert attempts == 1  # only the third and last attempt was left
     assert (await store.get(job.id)).delivery is Delivery.FAILED
