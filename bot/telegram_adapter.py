@@ -111,20 +111,16 @@ class TelegramAdapter:
         self.app.add_error_handler(self.on_error)
         self._messages: dict[str, ProgressMessage] = {}
         self.progress = ProgressEditor(self.app.bot, settings.progress_interval_s)
+        self.sender = VideoSender(
+            self.app.bot,
+            limit_bytes=self.upload_limit,
+            read_timeout_s=settings.telegram_upload_timeout_s,
+        )
 
     @property
     def upload_limit(self) -> int:
         """Bytes a video may have: 50 MB on the cloud Bot API, more on a local server."""
         return int(self.settings.telegram_upload_limit_mb * 1_000_000 * _UPLOAD_MARGIN)
-
-    @property
-    def sender(self) -> VideoSender:
-        """Sends finished videos with a deliberate outcome per fault."""
-        return VideoSender(
-            self.app.bot,
-            limit_bytes=self.upload_limit,
-            read_timeout_s=self.settings.telegram_upload_timeout_s,
-        )
 
     async def __aenter__(self) -> TelegramAdapter:
         await self.app.initialize()

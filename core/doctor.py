@@ -70,8 +70,7 @@ _WHY = {
 
 async def _gemini(settings: Settings, credentials: Credentials | None) -> list[Check]:
     from core.providers.catalog import LABEL, SETTING, Role
-    from core.providers.google_backend import GeminiBackend, model_settings
-    from core.providers.resolver import check_setting
+    from core.providers.google_backend import GeminiBackend, check_model_settings
     from core.providers.startup import StartupCheck
 
     if settings.vertex_project_mode:
@@ -87,8 +86,7 @@ async def _gemini(settings: Settings, credentials: Credentials | None) -> list[C
         mode, auth = "Gemini Developer API", f"API key from {source}"
     checks = [Check("back end", True, f"gemini ({mode})")]
     try:
-        for role, model in model_settings(settings).items():
-            check_setting(role, model)
+        check_model_settings(settings)
         backend = GeminiBackend(
             settings.model_copy(update={"retry_budget_s": 15.0}), credentials=credentials
         )

@@ -149,15 +149,13 @@ def _google(settings: Settings, credentials: Credentials | None) -> Providers:
     # Imported here: the SDK is slow to import and the offline back end does not need it.
     from core.providers.gemini import GeminiIllustrator, GeminiStoryWriter
     from core.providers.gemini_tts import GeminiNarrator
-    from core.providers.google_backend import GeminiBackend, model_settings
+    from core.providers.google_backend import GeminiBackend, check_model_settings
     from core.providers.imagen import ImagenIllustrator
     from core.providers.live import LiveNarrator
-    from core.providers.resolver import check_setting
     from core.providers.startup import StartupCheck
     from core.providers.veo import InteractionsAnimator, VeoAnimator
 
-    for role, model in model_settings(settings).items():
-        check_setting(role, model)
+    check_model_settings(settings)
     backend = GeminiBackend(settings, credentials=credentials)
     gemini_pictures = GeminiIllustrator(backend)
     illustrator: Illustrator = (

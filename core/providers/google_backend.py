@@ -27,7 +27,7 @@ from core.errors import (
     QuotaExceeded,
 )
 from core.providers.catalog import ListedModel, Role
-from core.providers.resolver import ModelResolver
+from core.providers.resolver import ModelResolver, check_setting
 from core.providers.retry import Retryable, RetryPolicy, with_retries
 
 log = logging.getLogger(__name__)
@@ -44,6 +44,12 @@ def model_settings(settings: Settings) -> dict[Role, str | None]:
         Role.IMAGEN: settings.imagen_model, Role.TTS: settings.tts_model,
         Role.LIVE: settings.live_model, Role.VIDEO: settings.video_model,
     }  # fmt: skip
+
+
+def check_model_settings(settings: Settings) -> None:
+    """Refuse, before any request, a model setting that names a model of another role."""
+    for role, model in model_settings(settings).items():
+        check_setting(role, model)
 
 
 class GeminiBackend:
