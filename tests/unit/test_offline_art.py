@@ -10,14 +10,12 @@ import pytest
 from PIL import Image
 
 from core.models import Aspect, Scene, Style
-from core.providers.offline.art import (
+from core.providers.offline.art import OfflineIllustrator, draw_scene, setting
+from core.providers.offline.casting import (
     Character,
-    OfflineIllustrator,
     default_characters,
-    draw_scene,
     parse_characters,
     scene_characters,
-    setting,
 )
 from core.providers.offline.vocabulary import GENERIC_SPECIES, SPECIES
 
