@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
 import json
 import re
 import shlex
-import signal
 import sys
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from tests.discord_server import FakeDiscord, FakeServerError
 from tests.discord_wire import Call
+from tests.fakeserver import loopback_parser, standalone
 
 
 def _log_line(call: Call) -> None:
@@ -53,34 +50,19 @@ def _inject(fake: FakeDiscord, line: str) -> None:
         sys.stderr.write(f"! {exc}\n")
 
 
-async def _serve(args: argparse.Namespace) -> None:
-    fake = FakeDiscord(token=args.token, host=args.host, port=args.port, log=_log_line)
-    async with fake:
-        sys.stdout.write(f"api_base={fake.api_base}\ngateway_url={fake.gateway_url}\n"
-                         f"token={fake.token}\n")  # fmt: skip
-        sys.stdout.flush()
-        loop = asyncio.get_running_loop()
+def _build(args: argparse.Namespace) -> FakeDiscord:
+    return FakeDiscord(token=args.token, host=args.host, port=args.port, log=_log_line)
 
-        def read_stdin() -> None:
-            for line in sys.stdin:
-                loop.call_soon_threadsafe(_inject, fake, line)
 
-        threading.Thread(target=read_stdin, daemon=True).start()
-        stop = asyncio.Event()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError, RuntimeError):
-                loop.add_signal_handler(sig, stop.set)
-        await stop.wait()
+def _banner(fake: FakeDiscord) -> str:
+    return f"api_base={fake.api_base}\ngateway_url={fake.gateway_url}\ntoken={fake.token}\n"
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8082)
+    parser = loopback_parser(__doc__, 8082)
     parser.add_argument("--token", default="bot-token-1")
     # FakeServerError: each failure was printed when it happened
-    with contextlib.suppress(KeyboardInterrupt, FakeServerError):
-        asyncio.run(_serve(parser.parse_args(argv)))
+    standalone(parser, argv, _build, _banner, inject=_inject, quiet=(FakeServerError,))
 
 
 if __name__ == "__main__":

@@ -36,10 +36,6 @@ from tests.discord_wire import (
 class MessagesMixin:
     """The message store of `FakeDiscord`."""
 
-    def _count(self, name: str) -> int:
-        self._counters[name] = self._counters.get(name, 0) + 1
-        return self._counters[name]
-
     def _snowflake(self) -> str:
         value = (int(time.time() * 1000) - DISCORD_EPOCH_MS) << 22
         self._last_snowflake = max(value, self._last_snowflake + 1)

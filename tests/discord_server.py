@@ -88,7 +88,7 @@ without `Via`, a 413 for uploads only), `expire_token` (now, or at the first mat
 `identify`. Ids are the module constants (`APPLICATION_ID`, `GUILD_ID`, `CHANNEL_ID`,
 `USER_ID`). The fake is split by concern: `discord_wire` (ids, limits, records, validation),
 `discord_gateway`, `discord_payloads`, `discord_messages`, `discord_rest`, `discord_routes`,
-`discord_cli`.
+`discord_scripting` (this test API), `discord_cli`.
 
 Simplified: one guild, one text channel, no DMs, threads, roles beyond @everyone or
 privileged-intent checks; permissions come from `deny_bot` alone (no role hierarchy); no rate
@@ -109,34 +109,25 @@ button press).
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import copy
-import hashlib
-import io
-import mimetypes
 import time
 import traceback
 from collections.abc import Awaitable, Callable
-from types import TracebackType
 from typing import Any
-from urllib.parse import quote
 
 from aiohttp import web
-from PIL import Image
 
 from tests.discord_gateway import GatewayMixin, Session
 from tests.discord_messages import MessagesMixin
 from tests.discord_payloads import PayloadsMixin
 from tests.discord_rest import RestMixin
 from tests.discord_routes import RoutesMixin
+from tests.discord_scripting import ScriptingMixin
 from tests.discord_wire import (
     API_VERSION,
     APPLICATION_ID,
-    ATTACHMENT_URL_TTL_S,
     BOT_USER_ID,
     CHANNEL_ID,
     DEFAULT_ATTACHMENT_SIZE_LIMIT,
-    EPHEMERAL,
     GUILD_ID,
     OTHER_USER_ID,
     USER_ID,
@@ -145,10 +136,10 @@ from tests.discord_wire import (
     Fault,
     Interaction,
     UploadedFile,
-    custom_ids,
     now_iso,
     user_object,
 )
+from tests.fakeserver import AiohttpServer
 
 __all__ = [
     "APPLICATION_ID", "BOT_USER_ID", "CHANNEL_ID", "GUILD_ID", "OTHER_USER_ID", "USER_ID", "Call",
@@ -156,9 +147,13 @@ __all__ = [
 ]  # fmt: skip
 
 
-class FakeDiscord(RestMixin, RoutesMixin, MessagesMixin, PayloadsMixin, GatewayMixin):
+class FakeDiscord(
+    ScriptingMixin, RestMixin, RoutesMixin, MessagesMixin, PayloadsMixin, GatewayMixin,
+    AiohttpServer,
+):  # fmt: skip
     """The server: `async with FakeDiscord() as fake:`, then point discord.py at it."""
 
+    label = "Discord"
     application_id = APPLICATION_ID
     bot_user_id = BOT_USER_ID
     guild_id = GUILD_ID
@@ -179,7 +174,8 @@ class FakeDiscord(RestMixin, RoutesMixin, MessagesMixin, PayloadsMixin, GatewayM
         bot_name: str = "StoryBot",
         log: Callable[[Call], None] | None = None,
     ) -> None:
-        self.token, self.host, self.port = token, host, port
+        super().__init__(host=host, port=port)
+        self.token = token
         self.attachment_size_limit, self.token_ttl_s = attachment_size_limit, token_ttl_s
         self.ack_deadline_s, self.heartbeat_interval_ms = ack_deadline_s, heartbeat_interval_ms
         self.log = log
@@ -204,11 +200,8 @@ class FakeDiscord(RestMixin, RoutesMixin, MessagesMixin, PayloadsMixin, GatewayM
         self._sessions: list[Session] = []
         self._known_sessions: set[str] = set()
         self._faults: list[Fault] = []
-        self._counters: dict[str, int] = {}
         self._last_snowflake = 0
-        self._changed = asyncio.Event()
         self._ready = asyncio.Event()
-        self._runner: web.AppRunner | None = None
         self.errors: list[BaseException] = []  # raised inside the fake's own handlers
         self.bot_denied = 0  # permission bits the channel denies the bot (`deny_bot`)
         self._clock_offset_s = 0.0  # `advance`: how far the fake's deadlines have been moved
@@ -229,7 +222,7 @@ class FakeDiscord(RestMixin, RoutesMixin, MessagesMixin, PayloadsMixin, GatewayM
         guild = [c for commands in self.guild_commands.values() for c in commands]
         return [*self.global_commands, *guild]
 
-    async def start(self) -> None:
+    def _app(self) -> web.Application:
         limit = max(self.attachment_size_limit, 104_857_600)  # room for a tier-3 upload limit
         app = web.Application(client_max_size=limit + 16 * 1024**2, middlewares=[self._guard])
         app.router.add_get("/gateway", self._gateway)
@@ -237,38 +230,17 @@ class FakeDiscord(RestMixin, RoutesMixin, MessagesMixin, PayloadsMixin, GatewayM
         app.router.add_get("/ephemeral-attachments/{channel}/{id}/{filename}", self._download)
         app.router.add_route("*", f"/api/v{API_VERSION}/{{tail:.*}}", self._rest)
         app.router.add_route("*", "/{tail:.*}", self._not_found)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, self.host, self.port).start()
-        self.port = self._runner.addresses[0][1]
+        return app
 
-    async def stop(self) -> None:
-        """Close connections and the port; raise `FakeServerError` if a handler of the fake
-        raised while it ran (see `errors`)."""
+    async def _close_listener(self) -> None:
+        """Close gateway connections (1001), then the port."""
         for session in list(self._sessions):
             session.outbox.put_nowait(1001)
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-        if self.errors:
-            raise FakeServerError(self._error_report())
+        await super()._close_listener()
 
-    async def __aenter__(self) -> FakeDiscord:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        try:
-            await self.stop()
-        except FakeServerError as failure:
-            if exc is None:
-                raise
-            exc.add_note(str(failure))  # the test failed already: keep its error in front
+    def _failure(self) -> FakeServerError | None:
+        """Every exception a handler raised while the fake ran (see `errors`)."""
+        return FakeServerError(self._error_report()) if self.errors else None
 
     def _record(self, exc: BaseException) -> None:
         """Keep an exception raised inside a handler; `stop` fails the test with it."""
@@ -297,206 +269,6 @@ class FakeDiscord(RestMixin, RoutesMixin, MessagesMixin, PayloadsMixin, GatewayM
     def _now(self) -> float:
         """The fake's clock for deadlines (token lifetime, the 3 s acknowledgement)."""
         return time.monotonic() + self._clock_offset_s
-
-    # -- test API: inspection and scripting
-
-    def calls_to(self, method: str, path_contains: str) -> list[Call]:
-        return [c for c in self.calls if self._matches(c, method, path_contains)]
-
-    async def wait_for(
-        self,
-        method: str,
-        path_contains: str,
-        predicate: Callable[[Call], bool] | None = None,
-        timeout: float = 30,  # noqa: ASYNC109 - a deadline for the whole wait, like pytest's
-        *,
-        answered: bool = True,
-    ) -> Call:
-        """The first call matching `method`, `path_contains` and `predicate` (answered ones only
-        unless `answered=False`)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            for call in self.calls:
-                wanted = (call.status or not answered) and self._matches(
-                    call, method, path_contains
-                )
-                if wanted and (predicate is None or predicate(call)):
-                    return call
-            if (remaining := deadline - time.monotonic()) <= 0:
-                seen = ", ".join(f"{c.method} {c.path}={c.status}" for c in self.calls[-20:])
-                raise AssertionError(
-                    f"no {method} …{path_contains}… within {timeout} s; calls: {seen}"
-                )
-            await self._wait_change(remaining)
-
-    async def wait_ready(self, timeout: float = 30) -> None:  # noqa: ASYNC109
-        """Until a client has IDENTIFYed and READY + GUILD_CREATE were sent to it."""
-        await asyncio.wait_for(self._ready.wait(), timeout)
-
-    def fail_next(
-        self,
-        method: str,
-        path_contains: str,
-        *,
-        status: int,
-        body: dict[str, Any] | None = None,
-        times: int = 1,
-        via: bool = True,
-        predicate: Callable[[Call], bool] | None = None,
-    ) -> None:
-        """Answer the next `times` requests matching `method`, `path_contains` and `predicate`
-        (e.g. `lambda c: bool(c.files)` for uploads) with `status` and `body` (a default per
-        status, e.g. 429 `retry_after` 0.3, 403 50013). A 429 carries the `X-RateLimit-*`
-        headers of an exhausted bucket; `via=False` drops the `Via` header, which makes
-        discord.py treat a 429 as a Cloudflare ban (HTTPException at once)."""
-        fault = Fault(method.upper(), path_contains, status, body, via, times, predicate)
-        self._faults.append(fault)
-
-    def expire_token(self, token: str, *, when: Callable[[Call], bool] | None = None) -> None:
-        """From now on (or from the first webhook call matching `when`, e.g. an upload), this
-        interaction's webhook calls get 401 50027 Invalid Webhook Token."""
-        if when is None:
-            self.interactions[token].expired = True
-        else:
-            self.interactions[token].expire_when = when
-
-    def advance(self, seconds: float) -> None:
-        """Let the fake's deadlines (token lifetime, 3 s acknowledgement) see `seconds` more
-        pass, without waiting for them."""
-        self._clock_offset_s += seconds
-
-    def delete_message(self, message_id: str | int) -> None:
-        """A user or moderator deletes a message (the bot's response, say): MESSAGE_DELETE is
-        sent and later edits of it get 404 10008 Unknown Message."""
-        self._deleted(self.channel_messages[str(message_id)])
-
-    def deny_bot(self, permissions: int) -> None:
-        """A channel overwrite denies the bot these permission bits (`VIEW_CHANNEL`,
-        `SEND_MESSAGES`, `ATTACH_FILES`, …), as a server admin would; the channel routes then
-        answer 403 50001 Missing Access / 50013 Missing Permissions, and CHANNEL_UPDATE tells
-        connected clients."""
-        self.bot_denied = permissions
-        self._dispatch("CHANNEL_UPDATE", self._channel())
-
-    def visible(self, channel_id: str = CHANNEL_ID) -> list[dict[str, Any]]:
-        """The channel's messages as its members see them (no ephemeral ones), oldest first."""
-        found = [m for m in self.channel_messages.values()
-                 if m["channel_id"] == channel_id and not m["flags"] & EPHEMERAL]  # fmt: skip
-        return sorted(found, key=lambda m: int(m["id"]))
-
-    def last_text(self, channel_id: str = CHANNEL_ID) -> str:
-        """The content of the newest message members of the channel see ("" if none)."""
-        messages = self.visible(channel_id)
-        return str(messages[-1]["content"]) if messages else ""
-
-    def videos(self, channel_id: str = CHANNEL_ID) -> list[dict[str, Any]]:
-        """Every video attachment the channel's visible messages hold."""
-        return [a for m in self.visible(channel_id) for a in m["attachments"]
-                if str(a.get("content_type", "")).startswith("video/")]  # fmt: skip
-
-    def message(self, message_id: str | int) -> dict[str, Any]:
-        return self.channel_messages[str(message_id)]
-
-    def attachment_data(self, attachment: dict[str, Any]) -> bytes:
-        """The bytes behind an attachment object (of a message, or from `user_attachment`)."""
-        return self.attachments[str(attachment["id"])].data
-
-    def user_attachment(
-        self, data: bytes, filename: str, *, content_type: str | None = None
-    ) -> dict[str, Any]:
-        """A file a user picked for an attachment option: its attachment object, to pass as the
-        option's value. The type is guessed from `filename` unless given; pictures get `width`
-        and `height`, as Discord sends them."""
-        attachment_id = self._snowflake()
-        ctype = content_type or mimetypes.guess_type(filename)[0] or "application/octet-stream"
-        self.attachments[attachment_id] = UploadedFile(filename, ctype, data)
-        issued = int(time.time())
-        signature = hashlib.sha256(f"{attachment_id}:{issued}".encode()).hexdigest()
-        self._signatures[attachment_id] = signature
-        url = (
-            f"http://{self.host}:{self.port}/ephemeral-attachments/{CHANNEL_ID}/{attachment_id}/"
-            f"{quote(filename)}?ex={issued + ATTACHMENT_URL_TTL_S:x}&is={issued:x}&hm={signature}&"
-        )
-        attachment: dict[str, Any] = {
-            "id": attachment_id, "filename": filename, "size": len(data), "url": url,
-            "proxy_url": url,
-            "content_type": ctype, "ephemeral": True,
-        }  # fmt: skip
-        if ctype.startswith("image/"):
-            with contextlib.suppress(OSError), Image.open(io.BytesIO(data)) as picture:
-                attachment |= {"width": picture.width, "height": picture.height}
-        self.user_attachments[attachment_id] = attachment
-        return attachment
-
-    # -- test API: interactions the bot receives
-
-    def send_command(
-        self,
-        name: str,
-        options: list[dict[str, Any]] | dict[str, Any] | None = None,
-        *,
-        user_id: str = USER_ID,
-        locale: str = "en-US",
-        attachment_size_limit: int | None = None,
-        enforced_size_limit: int | None = None,
-    ) -> Interaction:
-        """Push a chat-input command (INTERACTION_CREATE type 2).
-
-        `options` is `{name: value}` (types from the synced command, else from the value) or the
-        raw option list (`{"name", "type", "value"}` or sub-commands with their own `options`).
-        `attachment_size_limit` is the per-file limit the payload announces and the webhook
-        routes enforce; `enforced_size_limit` makes them enforce another one (a server that
-        lost a boost level after the command).
-        """
-        data = self._command_data(name, options, None)
-        interaction = self._push(2, data, user_id=user_id, locale=locale,
-                                 attachment_size_limit=attachment_size_limit)  # fmt: skip
-        if enforced_size_limit is not None:
-            interaction.attachment_size_limit = enforced_size_limit
-        return interaction
-
-    def send_autocomplete(
-        self,
-        name: str,
-        options: list[dict[str, Any]] | dict[str, Any] | None,
-        focused: str,
-        *,
-        user_id: str = USER_ID,
-        locale: str = "en-US",
-    ) -> Interaction:
-        """Push an autocomplete request (type 4); option `focused` is marked ("" if absent)."""
-        data = self._command_data(name, options, focused)
-        return self._push(4, data, user_id=user_id, locale=locale)
-
-    def press_button(
-        self,
-        custom_id: str,
-        *,
-        message_id: str | int,
-        user_id: str = USER_ID,
-        component_type: int = 2,
-        values: list[str] | None = None,
-        locale: str = "en-US",
-    ) -> Interaction:
-        """Push a component interaction (type 3) for a component of a message the fake holds."""
-        message = self.channel_messages.get(str(message_id))
-        if message is None:
-            raise KeyError(f"no message {message_id}")
-        if custom_id not in custom_ids(message.get("components") or []):
-            raise KeyError(f"message {message_id} has no component {custom_id!r}")
-        data: dict[str, Any] = {"custom_id": custom_id, "component_type": component_type}
-        if values is not None:
-            data["values"] = values
-        return self._push(3, data, user_id=user_id, locale=locale,
-                          message=copy.deepcopy(message))  # fmt: skip
-
-    def _notify(self) -> None:
-        self._changed.set()
-        self._changed = asyncio.Event()
-
-    async def _wait_change(self, seconds: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._changed.wait(), seconds)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from tests.fakeserver import FakeServerError as FakeServerError  # the fakes' common error
+
 API_VERSION = 10
 DISCORD_EPOCH_MS = 1_420_070_400_000
 APPLICATION_ID = "900000000000000001"
@@ -207,11 +209,6 @@ def user_object(
         "avatar_decoration_data": None,
     }  # fmt: skip
     return user | ({"bot": True} if bot else {})
-
-
-class FakeServerError(AssertionError):
-    """The fake itself failed while answering (a bug in the fake or a test's script): raised
-    when it stops, so the test fails instead of the product seeing a quiet error answer."""
 
 
 def _too_long(path: list[str | int], value: Any, most: int, *, least: int = 0) -> None:

@@ -47,17 +47,7 @@ base class, as the codes are not HTTP 4xx/5xx - raised from `connect()` when it 
 * a model not in `models`: 1008 "models/x is not found for API version v1beta, or is not
   supported for bidiGenerateContent. ..." (Vertex: "Publisher Model `...` not found.");
 * a first message that is not a setup, or not JSON: 1007 "Request contains an invalid
-  argument.".
-
-`script(*faults)` queues one-shot faults, one per session (a connection whose credentials
-pass), in order; a fault applies to the session's first turn only. `NeverComplete` sends some
-audio then goes silent (the socket stays open until the client leaves or the server stops);
-`CloseWithError` closes with its code when the turn arrives, or after `after_chunks` chunks;
-`RefuseSetup` closes instead of answering the setup; `Delay` adds latency before the audio.
-
-`sessions` records each connection (`LiveSession`): path, headers, setup, the client's messages
-after the setup, and per turn (`LiveTurn`) the text, the part read aloud and the exact audio
-bytes sent, so a test can compare them with what the client collected.
+The wire format, faults and records are in `tests/live_wire.py` (re-exported here).
 
 Standalone: `python -m tests.live_server --port 8766 [--api-key K --latency 0.5]` prints its
 base URL and the CA file to trust (SSL_CERT_FILE) and serves until Ctrl-C.
@@ -70,9 +60,7 @@ import asyncio
 import base64
 import contextlib
 import json
-import re
 import shutil
-import signal
 import ssl
 import sys
 import tempfile
@@ -80,185 +68,54 @@ import time
 import traceback
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from http import HTTPStatus
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Literal, TypeAlias
+from typing import Any
 
 import trustme
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
-from tests.gemini_server import TTS_RATE, speech_pcm
-
-LIVE_MIME = f"audio/pcm;rate={TTS_RATE}"
-GEMINI_PATH_RE = re.compile(
-    r"/ws/google\.ai\.generativelanguage\.(v1alpha|v1beta|v1)\.GenerativeService"
-    r"\.BidiGenerateContent"
+from tests.fakeserver import LoopbackServer, loopback_parser, standalone
+from tests.gemini_media import TTS_RATE, speech_pcm
+from tests.gemini_requests import get_key
+from tests.live_wire import (
+    BAD_KEY,
+    BAD_TOKEN,
+    GEMINI_PATH_RE,
+    INVALID_ARGUMENT,
+    LIVE_MIME,
+    MAX_REASON_BYTES,
+    NO_KEY,
+    VERTEX_PATH_RE,
+    Api,
+    CloseWithError,
+    Delay,
+    Fault,
+    LiveSession,
+    LiveTurn,
+    NeverComplete,
+    RefuseSetup,
+    cut_reason,
+    not_found_reason,
+    spoken_part,
+    texts_of,
+    usage_metadata,
 )
-VERTEX_PATH_RE = re.compile(
-    r"/ws/google\.cloud\.aiplatform\.(v1beta1|v1)\.LlmBidiService/BidiGenerateContent"
-)
-BAD_KEY = (1007, "API key not valid. Please pass a valid API key.")
-NO_KEY = (1007, "API Key not found. Please pass a valid API key.")
-BAD_TOKEN = (
-    1008,
-    "Request had invalid authentication credentials. Expected OAuth 2 access token, login "
-    "cookie or other valid authentication credential. See "
-    "https://developers.google.com/identity/sign-in/web/devconsole-project.",
-)
-INVALID_ARGUMENT = (1007, "Request contains an invalid argument.")
-MAX_REASON_BYTES = 123  # a close frame holds 125 bytes: 2 for the code, the rest for the reason
-_CAMEL_RE = re.compile(r"(?<!^)([A-Z])")
 
-Api = Literal["gemini", "vertex"]
+__all__ = [
+    "BAD_KEY", "BAD_TOKEN", "GEMINI_PATH_RE", "INVALID_ARGUMENT", "LIVE_MIME", "MAX_REASON_BYTES",
+    "NO_KEY", "VERTEX_PATH_RE", "Api", "CloseWithError", "Delay", "FakeLive", "Fault",
+    "LiveSession", "LiveTurn", "NeverComplete", "RefuseSetup", "main", "not_found_reason",
+    "spoken_part",
+]  # fmt: skip
 
 
-def _get(obj: Any, camel: str, default: Any = None) -> Any:
-    """`obj[camel]` or `obj[snake_case(camel)]`: accept both spellings."""
-    if not isinstance(obj, dict):
-        return default
-    if camel in obj:
-        return obj[camel]
-    return obj.get(_CAMEL_RE.sub(r"_\1", camel).lower(), default)
-
-
-def _texts(content: Any) -> list[str]:
-    """The texts of a Content dict, a list of them, or a bare string."""
-    if isinstance(content, str):
-        return [content]
-    if isinstance(content, list):
-        return [text for item in content for text in _texts(item)]
-    parts = _get(content, "parts") or []
-    return [p["text"] for p in parts if isinstance(p, dict) and isinstance(p.get("text"), str)]
-
-
-def spoken_part(text: str) -> str:
-    """What the fake reads aloud: the text after the last blank line (an instruction precedes)."""
-    return text.rsplit("\n\n", 1)[-1].strip()
-
-
-def not_found_reason(model: str, api: Api, version: str) -> str:
-    """The reason the real service gives when closing for an unknown model."""
-    if api == "vertex":
-        return f"Publisher Model `{model}` not found."
-    return (
-        f"{model} is not found for API version {version}, or is not supported for "
-        "bidiGenerateContent. Call ListModels to see the list of available models and their "
-        "supported methods."
-    )
-
-
-def _cut(reason: str) -> str:
-    return reason.encode()[:MAX_REASON_BYTES].decode(errors="ignore")
-
-
-# ---------------------------------------------------------------- faults
-
-
-@dataclass(frozen=True)
-class NeverComplete:
-    """Send `chunks` audio chunks of the turn, then nothing: no `turnComplete`, socket open."""
-
-    chunks: int = 2
-
-
-@dataclass(frozen=True)
-class CloseWithError:
-    """Close with `code`/`reason` when the turn arrives, or after `after_chunks` audio chunks."""
-
-    code: int = 1011
-    reason: str = "Internal error occurred."
-    after_chunks: int = 0
-
-
-@dataclass(frozen=True)
-class RefuseSetup:
-    """Close on the setup instead of `setupComplete`; `reason` None: the model's not-found text."""
-
-    code: int = 1008
-    reason: str | None = None
-
-
-@dataclass(frozen=True)
-class Delay:
-    """A normal answer whose first audio chunk comes `seconds` late."""
-
-    seconds: float
-
-
-Fault: TypeAlias = NeverComplete | CloseWithError | RefuseSetup | Delay
-
-
-# ---------------------------------------------------------------- recorded sessions
-
-
-@dataclass
-class LiveTurn:
-    """One turn: the client's text, the part read aloud and the audio actually sent."""
-
-    text: str
-    spoken: str
-    audio: bytes = b""
-    chunks: int = 0  # audio messages sent
-    completed: bool = False  # `turnComplete` sent
-
-
-@dataclass
-class LiveSession:
-    """One websocket connection as the fake saw it."""
-
-    path: str  # without the query string
-    query: str
-    api: Api
-    version: str
-    headers: dict[str, str]  # lower-cased names
-    time: float
-    setup: dict[str, Any] | None = None
-    messages: list[dict[str, Any]] = field(default_factory=list)  # client messages after setup
-    turns: list[LiveTurn] = field(default_factory=list)
-    fault: Fault | None = None
-    close_code: int | None = None  # set when the fake closed with an error
-    close_reason: str = ""
-
-    @property
-    def model(self) -> str | None:
-        model = _get(self.setup, "model")
-        return model if isinstance(model, str) else None
-
-    @property
-    def generation_config(self) -> dict[str, Any]:
-        config = _get(self.setup, "generationConfig")
-        return config if isinstance(config, dict) else {}
-
-    @property
-    def response_modalities(self) -> list[str]:
-        return list(_get(self.generation_config, "responseModalities") or [])
-
-    @property
-    def voice(self) -> str | None:
-        speech = _get(self.generation_config, "speechConfig")
-        prebuilt = _get(_get(speech, "voiceConfig"), "prebuiltVoiceConfig")
-        name = _get(prebuilt, "voiceName")
-        return name if isinstance(name, str) else None
-
-    @property
-    def system_text(self) -> str:
-        return "\n".join(_texts(_get(self.setup, "systemInstruction")))
-
-    @property
-    def audio(self) -> bytes:
-        """All audio sent in this session."""
-        return b"".join(turn.audio for turn in self.turns)
-
-
-# ---------------------------------------------------------------- the server
-
-
-class FakeLive:
+class FakeLive(LoopbackServer):
     """The server: `async with FakeLive() as fake:`, then trust `fake.ca_file` and dial it."""
+
+    label = "Live server"
 
     def __init__(
         self,
@@ -273,18 +130,16 @@ class FakeLive:
         binary_frames: bool = True,
         log: bool = False,
     ) -> None:
+        super().__init__(host=host, port=port)
         self.api_key = api_key  # None: any non-empty key is accepted
         self.bearer_token = bearer_token  # None: any non-empty token is accepted
         self.chunk_s = chunk_s
         self.latency_s = latency_s
         self.models = None if models is None else list(models)  # None: any model
-        self.host, self.port = host, port
         self.binary_frames = binary_frames
         self.log = log
         self.sessions: list[LiveSession] = []
-        self.errors: list[str] = []  # the fake's own exceptions; `stop` fails the test on any
         self._faults: deque[Fault] = deque()
-        self._closing = asyncio.Event()
         self._server: Server | None = None
         self._tmp: Path | None = None
         self._ca = trustme.CA()
@@ -315,10 +170,9 @@ class FakeLive:
         self.sessions.clear()
         self._faults.clear()
 
-    async def start(self) -> None:
+    async def _open_listener(self) -> None:
         self._tmp = Path(tempfile.mkdtemp(prefix="fake-live-"))
         self._ca.cert_pem.write_to_path(self.ca_file)
-        self._closing.clear()
         self._server = await serve(
             self._handle,
             self.host,
@@ -328,10 +182,7 @@ class FakeLive:
         )
         self.port = self._server.sockets[0].getsockname()[1]
 
-    async def stop(self) -> None:
-        """Shut down; raises if a handler of the fake itself failed, so that a broken fake
-        cannot pass a test behind the product's TTS fallback."""
-        self._closing.set()  # wakes up sleeping and silent handlers
+    async def _close_listener(self) -> None:
         if self._server is not None:
             self._server.close()  # closes open sessions with 1001
             await self._server.wait_closed()
@@ -339,27 +190,8 @@ class FakeLive:
         if self._tmp is not None:
             shutil.rmtree(self._tmp, ignore_errors=True)
             self._tmp = None
-        if self.errors:
-            raise AssertionError("the fake Live server failed:\n" + "\n".join(self.errors))
-
-    async def __aenter__(self) -> FakeLive:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
 
     # -- plumbing
-
-    async def _sleep(self, seconds: float) -> None:
-        if seconds > 0:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._closing.wait(), seconds)
 
     def _route(self, connection: ServerConnection, request: Request) -> Response | None:
         path = request.path.partition("?")[0]
@@ -388,7 +220,8 @@ class FakeLive:
     async def _close(
         self, ws: ServerConnection, session: LiveSession, code: int, reason: str
     ) -> None:
-        session.close_code, session.close_reason = code, _cut(reason)
+        session.close_code, session.close_reason = code, cut_reason(reason)
+        self._notify()  # for `wait_until`
         if self.log:
             sys.stderr.write(f"session {len(self.sessions)}: closed {code} {reason}\n")
         await ws.close(code, session.close_reason)
@@ -417,6 +250,7 @@ class FakeLive:
         headers = {name.lower(): value for name, value in ws.request.headers.raw_items()}
         session = LiveSession(path, query, api, match[1], headers, time.monotonic())
         self.sessions.append(session)
+        self._notify()
         try:
             await self._session(ws, session)
         except ConnectionClosed:
@@ -432,7 +266,7 @@ class FakeLive:
             await self._close(ws, session, *error)
             return
         session.fault = fault = self._faults.popleft() if self._faults else None
-        setup = _get(first, "setup")
+        setup = get_key(first, "setup")
         if not isinstance(setup, dict):
             await self._close(ws, session, *INVALID_ARGUMENT)
             return
@@ -460,6 +294,7 @@ class FakeLive:
                 await self._close(ws, session, *INVALID_ARGUMENT)
                 return
             session.messages.append(message)
+            self._notify()
             text = self._turn_text(message, pending)
             if text is None:
                 continue
@@ -469,15 +304,15 @@ class FakeLive:
 
     def _turn_text(self, message: dict[str, Any], pending: list[str]) -> str | None:
         """The text of a turn the client completed with `message`, else None."""
-        content = _get(message, "clientContent")
+        content = get_key(message, "clientContent")
         if isinstance(content, dict):
-            pending += _texts(_get(content, "turns"))
-            if not _get(content, "turnComplete"):
+            pending += texts_of(get_key(content, "turns"))
+            if not get_key(content, "turnComplete"):
                 return None
             text = "\n".join(pending)
             pending.clear()
             return text
-        text = _get(_get(message, "realtimeInput"), "text")
+        text = get_key(get_key(message, "realtimeInput"), "text")
         return text if isinstance(text, str) else None
 
     async def _answer(
@@ -510,9 +345,14 @@ class FakeLive:
             return False
         await self._send(ws, {"serverContent": {"generationComplete": True}})
         await self._send(
-            ws, {"serverContent": {"turnComplete": True}, "usageMetadata": _usage(session, turn)}
+            ws,
+            {
+                "serverContent": {"turnComplete": True},
+                "usageMetadata": usage_metadata(session, turn),
+            },
         )
         turn.completed = True
+        self._notify()
         return True
 
     async def _silence(self, ws: ServerConnection, session: LiveSession) -> None:
@@ -530,48 +370,28 @@ class FakeLive:
             session.messages.append(message)
 
 
-def _usage(session: LiveSession, turn: LiveTurn) -> dict[str, Any]:
-    prompt = len(turn.text.split()) + len(session.system_text.split())
-    response = len(turn.audio) // (2 * TTS_RATE) * 25 + 1  # 25 tokens per second of audio
-    kind = "candidates" if session.api == "vertex" else "response"  # Vertex's field names
-    return {
-        "promptTokenCount": prompt,
-        f"{kind}TokenCount": response,
-        "totalTokenCount": prompt + response,
-        f"{kind}TokensDetails": [{"modality": "AUDIO", "tokenCount": response}],
-    }
-
-
 # ---------------------------------------------------------------- command line
 
 
-async def _serve(args: argparse.Namespace) -> None:
-    fake = FakeLive(api_key=args.api_key, bearer_token=args.bearer_token, chunk_s=args.chunk,
+def _build(args: argparse.Namespace) -> FakeLive:
+    return FakeLive(api_key=args.api_key, bearer_token=args.bearer_token, chunk_s=args.chunk,
                     latency_s=args.latency, host=args.host, port=args.port, log=True)  # fmt: skip
-    async with fake:
-        sys.stdout.write(f"{fake.base_url}\n{fake.ca_file}\n")
-        sys.stdout.write(
-            f"# SSL_CERT_FILE={fake.ca_file} GEMINI_LIVE_BASE_URL={fake.base_url} "
-            f"GEMINI_API_KEY={args.api_key or 'test'}\n"
-        )
-        sys.stdout.flush()
-        stop = asyncio.Event()
-        for sig in (signal.SIGINT, signal.SIGTERM):  # also when started in the background
-            with contextlib.suppress(NotImplementedError, RuntimeError):
-                asyncio.get_running_loop().add_signal_handler(sig, stop.set)
-        await stop.wait()
+
+
+def _banner(fake: FakeLive) -> str:
+    return (
+        f"{fake.base_url}\n{fake.ca_file}\n# SSL_CERT_FILE={fake.ca_file} "
+        f"GEMINI_LIVE_BASE_URL={fake.base_url} GEMINI_API_KEY={fake.api_key or 'test'}\n"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8766)
+    parser = loopback_parser(__doc__, 8766)
     parser.add_argument("--api-key", default=None, help="required key (default: accept any)")
     parser.add_argument("--bearer-token", default=None, help="required token (default: any)")
     parser.add_argument("--chunk", type=float, default=0.2, help="seconds of audio per message")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds before the audio")
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve(parser.parse_args(argv)))
+    standalone(parser, argv, _build, _banner)
 
 
 if __name__ == "__main__":

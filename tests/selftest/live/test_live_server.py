@@ -39,7 +39,7 @@ MODEL = "gemini-live-2.5-flash-preview"
 VOICE = "Kore"
 LINE = "Whiskers the cat found a mysterious map under the garden bench."
 INSTRUCTED = f"Read the following line slowly and warmly.\n\n{LINE}"
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 ClientFactory = Callable[..., genai.Client]
 
 

@@ -1,0 +1,112 @@
+"""The stories of the fake Gemini ("story" kind answers): the prompt contracts.
+
+* Scene count: the prompt (contents or system instruction) says `exactly N scenes`
+  (N in digits or one..ten, see `SCENE_COUNT_RE`); without it `DEFAULT_SCENES` scenes come back.
+  The story is about Whiskers the cat and Buster the dog; one sentence of narration per scene and
+  the same `character_description` on every scene. The JSON follows the requested schema
+  (`title`, `scenes[].image_prompt/narration/character_description`; other fields get fillers).
+* Rephrase: when the schema's only property is `image_prompt` (or, without a schema, the prompt
+  contains `REPHRASE_MARKER`), the answer is `{"image_prompt": "<softened text>"}` where the text
+  is what follows `REPHRASE_MARKER` (or the whole prompt), made gentler.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+DEFAULT_SCENES = 3
+_NUMBER_WORDS = ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"]
+SCENE_COUNT_RE = re.compile(rf"exactly\s+(\d+|{'|'.join(_NUMBER_WORDS)})\s+scenes?", re.I)
+REPHRASE_MARKER = "Rewrite this image prompt"
+CHARACTERS = (
+    "Whiskers is a small orange tabby cat with green eyes and a blue collar; "
+    "Buster is a big friendly brown dog with floppy ears and a red scarf."
+)
+_BEATS = (
+    "Whiskers the cat and Buster the dog wake up on a sunny morning.",
+    "They find a mysterious map under the garden bench.",
+    "Buster sniffs the trail while Whiskers reads the map.",
+    "They cross a wobbly bridge over a sparkling stream.",
+    "A grey cloud rolls in, so they share a big yellow umbrella.",
+    "Whiskers climbs a tall tree to look for the way home.",
+    "Buster digs up a little box full of shiny buttons.",
+    "They give the buttons to their friends in the village.",
+    "Everyone shares a picnic to celebrate the happy day.",
+    "Whiskers and Buster curl up together, sleepy and content.",
+)
+_SOFTER = {
+    "scary": "silly", "monster": "friendly creature", "fight": "play", "blood": "paint",
+    "weapon": "toy", "sword": "stick", "gun": "toy", "dark": "twilight", "angry": "grumpy",
+}  # fmt: skip
+# Output sizes of the real Gemini image models per aspect ratio.
+
+
+def scene_count(prompt: str) -> int:
+    """N from `exactly N scenes` in `prompt`, else `DEFAULT_SCENES`."""
+    match = SCENE_COUNT_RE.search(prompt)
+    if not match:
+        return DEFAULT_SCENES
+    word = match.group(1).lower()
+    return int(word) if word.isdigit() else _NUMBER_WORDS.index(word) + 1
+
+
+def story_dict(scenes: int) -> dict[str, Any]:
+    beats = [_BEATS[i % len(_BEATS)] for i in range(scenes)]
+    return {
+        "title": "Whiskers and Buster's Big Day",
+        "scenes": [
+            {
+                "image_prompt": f"Scene {i + 1} of {scenes}: {beat.rstrip('.')}. {CHARACTERS}",
+                "narration": beat,
+                "character_description": CHARACTERS,
+            }
+            for i, beat in enumerate(beats)
+        ],
+    }
+
+
+def soften(prompt: str) -> str:
+    """The text after `REPHRASE_MARKER` (or all of it), with gentler words."""
+    head, marker, tail = prompt.partition(REPHRASE_MARKER)
+    text = " ".join((tail if marker else head).lstrip(" :\n").strip().strip("\"'").split())
+    for word, softer in _SOFTER.items():
+        text = re.sub(rf"\b{word}\b", softer, text, flags=re.I)
+    return f"A gentle, friendly picture for children: {text}"[:780]
+
+
+def _conform(value: Any, schema: dict[str, Any], defs: dict[str, Any]) -> Any:
+    """`value` reshaped to `schema` (OpenAPI or JSON Schema); missing leaves get fillers."""
+    if "$ref" in schema:
+        schema = defs.get(str(schema["$ref"]).rsplit("/", 1)[-1], {})
+    for key in ("anyOf", "oneOf"):
+        options = [s for s in schema.get(key, []) if str(s.get("type", "")).lower() != "null"]
+        if options:
+            schema = options[0]
+    kind = schema.get("type", "")
+    kind = next((t for t in kind if t != "null"), "") if isinstance(kind, list) else kind
+    kind = str(kind).lower()
+    if kind == "object" or "properties" in schema:
+        src = value if isinstance(value, dict) else {}
+        props = schema.get("properties") or {}
+        return {k: _conform(src.get(k), s, defs) for k, s in props.items()} if props else src
+    if kind == "array":
+        items = value if isinstance(value, list) else [None]
+        return [_conform(v, schema.get("items") or {}, defs) for v in items]
+    if value is not None:
+        return value
+    if schema.get("enum"):
+        return schema["enum"][0]
+    return {"integer": 1, "number": 1.0, "boolean": True, "null": None}.get(kind, "text")
+
+
+def story_json(text: str, system_text: str, schema: dict[str, Any] | None, rephrase: bool) -> Any:
+    """The JSON answer to a story or rephrase request, shaped to its `schema`."""
+    if rephrase:
+        value: dict[str, Any] = {"image_prompt": soften(text)}
+    else:
+        value = story_dict(scene_count(system_text + "\n" + text))
+    if not schema:
+        return value
+    defs = schema.get("$defs") or schema.get("definitions") or {}
+    return _conform(value, schema, defs)
