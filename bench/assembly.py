@@ -4,7 +4,7 @@ Same inputs for both: six 1024×1024 pictures (the offline illustrator's) and si
 narrations. The cookbook's notebook code on MoviePy 2: per scene
 `ImageClip(np.array(img)).with_duration(d)`, `CompositeVideoClip([clip]).with_audio(audio)`,
 `concatenate_videoclips`, `write_videofile(out, fps=24)` with MoviePy's defaults. Ours:
-`core.pipeline.assemble_story` (fit, Ken Burns, captions, crossfades, one ffmpeg run). Each runs
+`core.assembly.assemble_story` (fit, Ken Burns, captions, crossfades, one ffmpeg run). Each runs
 in its own process; wall time and the peak memory of the whole process tree are measured.
 
 Run: `python bench/assembly.py`. Last line:
@@ -76,7 +76,8 @@ def cookbook(folder: Path) -> None:
 
 def ours(folder: Path) -> None:
     """Our assembly: fit to 1080×1080, Ken Burns, captions, crossfades, one ffmpeg run."""
-    from core.pipeline import PipelineLimits, assemble_story, save_fitted
+    from core.assembly import assemble_story, save_fitted
+    from core.limits import PipelineLimits
 
     scenes = [Scene(**s) for s in json.loads((folder / "scenes.json").read_text())]
     story = Story(title="Bench", theme="t", style=Style.STORYBOOK, language="en", scenes=scenes)

@@ -26,13 +26,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # for tests.fakes
 
 from bench.measure import watch_peak
+from core.bootstrap import open_storybot
+from core.config import Settings
 from core.errors import ProviderUnavailable
-from core.jobs import Job, Origin, open_job_store
-from core.models import Aspect, JobResult, Scene, Speech, Story, StoryRequest, Style
-from core.pipeline import Pipeline
+from core.limits import JobLimits
+from core.models import Aspect, Job, Origin, Scene, Speech, Story, StoryRequest, Style
 from core.providers import Providers
 from core.providers.retry import Retryable, RetryPolicy, with_retries
-from core.runner import JobRunner, RunnerLimits
 from tests.fakes import FakeIllustrator, FakeNarrator, FakeStoryWriter
 
 JOBS, USERS, SCENES = 50, 20, 3
@@ -92,37 +92,34 @@ async def main() -> None:
     submitted_at: dict[str, float] = {}
     delivered_after: dict[str, float] = {}
 
-    async def deliver(job: Job, result: JobResult) -> None:
+    async def deliver(job: Job) -> None:
         delivered[job.id] += 1
         delivered_after.setdefault(job.id, time.perf_counter() - submitted_at[job.id])
 
     providers = Providers(
         SlowWriter(), SlowIllustrator(size=(640, 360)), SlowNarrator(), label="sim"
     )
-    limits = RunnerLimits(user_jobs_in_flight=JOBS // USERS + 1, user_jobs_per_day=10)
+    limits = JobLimits(user_jobs_in_flight=JOBS // USERS + 1, user_jobs_per_day=10)
     stop = threading.Event()
     peak = watch_peak(os.getpid(), stop, interval_s=0.05)
     with tempfile.TemporaryDirectory() as tmp:
-        async with (
-            open_job_store(Path(tmp) / "jobs.db") as store,
-            JobRunner(store, Pipeline(providers), Path(tmp) / "jobs", limits) as runner,
-        ):
-            await runner.register_delivery("telegram", deliver)
+        os.environ["STORYBOT_DATA_DIR"] = tmp
+        async with open_storybot(Settings(), providers=providers, limits=limits) as bot:
+            jobs_service, store = bot.service, bot.store
+            jobs_service.deliver_with("telegram", deliver)
             started = time.perf_counter()
             jobs = []
             for n in range(JOBS):
                 origin = Origin("telegram", f"user{n % USERS}", f"chat{n % USERS}")
-                job = await runner.submit(StoryRequest(theme=f"story {n}", scenes=SCENES), origin)
+                request = StoryRequest(theme=f"story {n}", scenes=SCENES)
+                job = await jobs_service.submit_story(request, origin)
                 submitted_at[job.id] = time.perf_counter()
                 jobs.append(job)
 
             async def settled() -> None:
                 while True:
                     states = [await store.get(j.id) for j in jobs]
-                    if all(
-                        s.status.finished and s.delivery.value in ("delivered", "failed")
-                        for s in states
-                    ):
+                    if all(s.status.finished and s.delivery.settled for s in states):
                         return
                     await asyncio.sleep(0.25)
 

@@ -26,9 +26,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # for tests.gemini_server
 
+from core.assembly import assemble_story, save_fitted
 from core.config import Settings
+from core.limits import PipelineLimits
 from core.models import JobId, StoryRequest
-from core.pipeline import Pipeline, PipelineLimits, assemble_story, save_fitted
+from core.pipeline import Pipeline
 from core.progress import ProgressEvent, Stage, StageProgressed, StageStarted
 from core.providers import Providers, build_providers
 from tests.gemini_server import FakeGemini

@@ -4,57 +4,27 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import dataclasses
-import functools
-import getpass
-import os
-import shutil
 import textwrap
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import NoReturn
 
 from pydantic import ValidationError
-from rich.console import Console
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
-from bot.options import StoryOptions, VideoOptions, parse_scenes, set_video_option
-from bot.render import ProgressView
+from bot import cli_jobs
+from bot.cli_jobs import out
 from bot.serve import FRONT_ENDS, enabled_front_ends, secrets_of, serve
+from core.bootstrap import describe, list_jobs
 from core.config import ProviderChoice, Settings
 from core.doctor import diagnose
-from core.errors import ConfigurationError, CoreError, InvalidRequest
-from core.jobs import Job, Origin, open_job_store
+from core.errors import ConfigurationError, CoreError
 from core.logs import configure_logging
-from core.models import (
-    MAX_SCENES,
-    MAX_VIDEOS,
-    VIDEO_SECONDS,
-    Aspect,
-    JobId,
-    JobResult,
-    StoryRequest,
-    StoryVideo,
-    Style,
-    VideoClips,
-    VideoRequest,
-    slugify,
-)
-from core.pipeline import Pipeline, PipelineLimits
-from core.progress import JobCancelled, JobFailed, JobSucceeded
-from core.providers import Providers, build_providers
-from core.runner import JobRunner, RunnerLimits
+from core.models import MAX_SCENES, MAX_VIDEOS, VIDEO_SECONDS, Aspect, Style
 
-err = Console(stderr=True, highlight=False)
-out = Console(highlight=False)
-
-
-def _error(message: str, label: str = "error") -> None:
-    """One red-labelled line on stderr, never wrapped, user text never read as markup."""
-    err.print(Text.assemble((f"{label}: ", "red"), message), soft_wrap=True)
+_error = cli_jobs.error
 
 
 class _Parser(argparse.ArgumentParser):
@@ -133,19 +103,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "run":
         return _serve(settings)
     try:
-        providers = build_providers(settings)
-    except CoreError as exc:
+        match args.command:
+            case "voices":
+                return _voices(settings)
+            case "story":
+                return cli_jobs.story(args, settings)
+            case "video":
+                return cli_jobs.video(args, settings)
+            case "resume":
+                return cli_jobs.resume(args, settings)
+    except CoreError as exc:  # the back end's settings, found before any job
         _error(str(exc))
         return 2 if isinstance(exc, ConfigurationError) else 1
-    match args.command:
-        case "voices":
-            return _voices(providers)
-        case "story":
-            return _story(args, settings, providers)
-        case "video":
-            return _video(args, settings, providers)
-        case "resume":
-            return _resume(args, settings, providers)
     return 2  # unreachable: argparse requires a command
 
 
@@ -182,15 +151,14 @@ async def _doctor(settings: Settings) -> int:
 
 
 async def _jobs(settings: Settings, limit: int) -> int:
-    async with open_job_store(settings.database) as store:
-        jobs = await store.recent(limit=limit)
+    jobs = await list_jobs(settings, limit)
     if not jobs:
         out.print("No jobs yet.")
         return 0
     table = Table("id", "status", "age", "size", "from", "theme", box=None, highlight=False)
     now = datetime.now(UTC)
     for job in jobs:
-        size = job.metadata.get("file_size")
+        size = job.outcome.file_sizes[0] if job.outcome and job.outcome.file_sizes else None
         table.add_row(
             job.id, job.status.value, _age(now - job.created_at),
             f"{size / 1e6:.1f} MB" if size else "–", job.origin.platform,
@@ -208,244 +176,9 @@ def _age(delta: timedelta) -> str:
     return f"{seconds} s ago"
 
 
-def _voices(providers: Providers) -> int:
-    for voice in providers.narrator.voices():
+def _voices(settings: Settings) -> int:
+    for voice in describe(settings).voices:
         out.print(f"{voice.name:<14} {voice.language:<6} {voice.description}")
-    if providers.label == ProviderChoice.OFFLINE:
+    if settings.active_provider is ProviderChoice.OFFLINE:
         out.print("\nAppend an eSpeak variant for another timbre, e.g. `--voice en-us+f3`.")
     return 0
-
-
-def _request(args: argparse.Namespace, settings: Settings) -> StoryRequest:
-    options = StoryOptions(
-        scenes=None if args.scenes is None else parse_scenes(str(args.scenes)),
-        aspect=Aspect(args.aspect) if args.aspect else None,
-        style=Style(args.style) if args.style else None,
-        voice=args.voice,
-        language=args.language,
-        captions=False if args.no_captions else None,
-        animate=args.animate,
-    )
-    return options.request(args.theme, settings)
-
-
-def _output_path(args: argparse.Namespace, subject: str) -> Path:
-    path: Path = args.out or Path(f"{slugify(subject)}.mp4")
-    if path.is_dir():
-        path = path / f"{slugify(subject)}.mp4"
-    parent = path.parent.resolve()
-    if not parent.is_dir() or not os.access(parent, os.W_OK):
-        raise InvalidRequest(f"cannot write to {path} (no such folder, or no permission)")
-    if path.exists() and not os.access(path, os.W_OK):
-        raise InvalidRequest(f"cannot overwrite {path}")
-    return path
-
-
-def _story(args: argparse.Namespace, settings: Settings, providers: Providers) -> int:
-    limits = PipelineLimits.from_settings(settings)
-    if args.music is not None:
-        limits = dataclasses.replace(limits, music=args.music)
-    pipeline = Pipeline(providers, limits)
-    try:
-        if limits.music is not None and not limits.music.is_file():
-            raise InvalidRequest(f"cannot read the music file {limits.music}")
-        request = _request(args, settings)
-        destination = _output_path(args, request.theme)
-        pipeline.validate(request)
-    except CoreError as exc:
-        _error(str(exc))
-        return 1
-    _say_backend(providers)
-
-    async def submit(runner: JobRunner, origin: Origin) -> Job:
-        return await runner.submit(request, origin, keep_files=args.keep)
-
-    run = functools.partial(
-        _run_job, settings, pipeline, submit=submit, destination=destination, keep=args.keep
-    )
-    return _finish(run, settings, keep=args.keep)
-
-
-def _video(args: argparse.Namespace, settings: Settings, providers: Providers) -> int:
-    pipeline = Pipeline(providers, PipelineLimits.from_settings(settings))
-    try:
-        request = _video_request(args)
-        image = _read_image(args.image) if args.image is not None else None
-        destination = _output_path(args, request.prompt)
-        pipeline.videos.validate(request)
-    except CoreError as exc:
-        _error(str(exc))
-        return 1
-    _say_backend(providers)
-
-    async def submit(runner: JobRunner, origin: Origin) -> Job:
-        return await runner.submit_video(request, origin, image=image, keep_files=args.keep)
-
-    run = functools.partial(
-        _run_job, settings, pipeline, submit=submit, destination=destination, keep=args.keep
-    )
-    return _finish(run, settings, keep=args.keep)
-
-
-def _video_request(args: argparse.Namespace) -> VideoRequest:
-    options = VideoOptions(negative=args.negative, people=args.people == "allow")
-    set_video_option(options, "aspect", args.aspect)
-    set_video_option(options, "duration", str(args.duration))
-    set_video_option(options, "count", str(args.count))
-    return options.request(args.prompt)
-
-
-def _read_image(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError:
-        raise InvalidRequest(f"cannot read the picture {path}") from None
-
-
-def _resume(args: argparse.Namespace, settings: Settings, providers: Providers) -> int:
-    pipeline = Pipeline(providers, PipelineLimits.from_settings(settings))
-    _say_backend(providers)
-    return _finish(
-        functools.partial(_run_job, settings, pipeline, resume=JobId(args.job_id)),
-        settings,
-        keep=False,
-    )
-
-
-def _say_backend(providers: Providers) -> None:
-    backend = providers.label
-    note = " (no key needed; set GEMINI_API_KEY to use Gemini)" if backend == "offline" else ""
-    err.print(f"Back end: [bold]{backend}[/]{note}")
-
-
-def _finish(
-    run: Callable[[list[JobId]], Coroutine[Any, Any, tuple[Job, JobResult, Path]]],
-    settings: Settings,
-    *,
-    keep: bool,
-) -> int:
-    """Run a CLI job to the end and report it in one line (or a one-line error)."""
-    started: list[JobId] = []
-    try:
-        job, result, destination = asyncio.run(run(started))
-    except ConfigurationError as exc:  # found at start (a job's own failures are CoreError)
-        _error(str(exc))
-        return 2
-    except CoreError as exc:
-        _error(str(exc))
-        return 1
-    except KeyboardInterrupt:
-        hint = f" — resume with `storybot resume {started[0]}`" if started else ""
-        err.print(f"interrupted{hint}")
-        return 130
-    if keep:
-        err.print(f"Work files kept in {settings.jobs_dir / job.id}")
-    shape = f"{result.duration_s:.1f} s, {result.width}×{result.height}"
-    if isinstance(result, StoryVideo):
-        scenes = f"{len(result.story.scenes)} scenes{_animated(result)}"
-        out.print(
-            Text(f"{destination}  ({shape}, {scenes}: “{result.story.title}”)"), soft_wrap=True
-        )
-    else:
-        for path in _video_paths(destination, len(result.videos)):
-            out.print(Text(f"{path}  ({shape})"), soft_wrap=True)
-    for note_line in result.notes:
-        err.print(f"note: {note_line}")
-    return 0
-
-
-def _animated(result: StoryVideo) -> str:
-    return f", {result.animated} animated" if result.animated else ""
-
-
-async def _run_job(
-    settings: Settings,
-    pipeline: Pipeline,
-    started: list[JobId],
-    *,
-    submit: Callable[[JobRunner, Origin], Awaitable[Job]] | None = None,
-    destination: Path | None = None,
-    keep: bool = False,
-    resume: JobId | None = None,
-) -> tuple[Job, JobResult, Path]:
-    """Run one job (new, or `resume`d) on a local runner with a progress bar; move the video
-    to its destination. `started` receives the job id as soon as it exists."""
-    try:
-        await pipeline.providers.prepare()
-        async with (
-            open_job_store(settings.database) as store,
-            JobRunner(
-                store, pipeline, settings.jobs_dir, RunnerLimits(max_concurrent_jobs=1)
-            ) as runner,
-        ):
-            if resume is not None:
-                job = await store.get(resume)
-                if job.origin.platform != "cli":
-                    raise InvalidRequest(f"job {resume} belongs to {job.origin.platform}")
-                destination = Path(job.origin.extra["out"])
-                keep = bool(job.metadata.get("keep_files"))
-                await runner.resume(job.id)
-            else:
-                assert submit is not None  # a new job always comes with its request
-                assert destination is not None
-                origin = Origin(
-                    "cli", getpass.getuser(), extra={"out": str(destination.resolve())}
-                )
-                job = await submit(runner, origin)
-            started.append(job.id)
-            result = await _follow(runner, job.id)
-            moved = await asyncio.to_thread(_move_outputs, result, destination)
-            await store.update(job.id, outputs=moved)
-            if not keep:
-                await asyncio.to_thread(shutil.rmtree, runner.workdir(job.id), True)
-            return job, result, destination
-    finally:
-        await pipeline.providers.aclose()
-
-
-async def _follow(runner: JobRunner, job_id: JobId) -> JobResult:
-    """Show a job's progress until it ends; its result, or its failure as `CoreError`."""
-    view = ProgressView()
-    columns = (
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.percentage:>3.0f}%"),
-        TimeElapsedColumn(),
-    )
-    with Progress(*columns, console=err, transient=True) as progress:
-        task = progress.add_task("Starting…", total=100)
-        async for event in runner.subscribe(job_id):
-            view.apply(event)
-            progress.update(task, description=view.text(), completed=view.percent)
-            match event:
-                case JobFailed(reason=reason):
-                    raise CoreError(reason)
-                case JobCancelled():
-                    raise CoreError("the job was cancelled")
-                case JobSucceeded(result=result):
-                    return result
-    raise CoreError("the job ended without a result")  # subscribe() always ends a job
-
-
-def _video_paths(destination: Path, count: int) -> list[Path]:
-    """`out.mp4`, then `out-2.mp4`, `out-3.mp4`… for a job's several videos."""
-    stem, suffix = destination.stem, destination.suffix or ".mp4"
-    return [destination] + [
-        destination.with_name(f"{stem}-{n}{suffix}") for n in range(2, count + 1)
-    ]
-
-
-def _move_outputs(result: JobResult, destination: Path) -> tuple[Path, ...]:
-    """The video(s) to `destination`, the thumbnail (and a story's subtitles) beside it."""
-    thumbnail = (result.thumbnail, destination.with_suffix(".jpg"))
-    if isinstance(result, VideoClips):
-        targets = _video_paths(destination, len(result.videos))
-        moved = [*zip(result.videos, targets, strict=True), thumbnail]
-    else:
-        moved = [(result.video, destination), thumbnail]
-    if isinstance(result, StoryVideo) and result.subtitles is not None:
-        moved.append((result.subtitles, destination.with_suffix(".srt")))
-    for source, target in moved:
-        shutil.move(source, target)
-    return tuple(target.resolve() for _, target in moved)

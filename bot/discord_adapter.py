@@ -1,5 +1,6 @@
-"""Discord front end (discord.py app_commands): /story, /video, /status, /cancel, /help over the
-runner; progress on the interaction's response, then delivery of the videos."""
+"""Discord front end (a discord.py `commands.Bot` with the slash commands in a Cog): /story,
+/video, /status, /cancel, /help over the job service; progress on the interaction's response,
+then delivery of the videos."""
 
 from __future__ import annotations
 
@@ -15,18 +16,18 @@ from typing import Any
 import discord
 import yarl
 from discord import app_commands
+from discord.ext import commands
 
 from bot import discord_uploads as uploads
-from bot.discord_commands import PLATFORM, register
+from bot.discord_commands import PLATFORM, StoryCommands
 from bot.discord_progress import JobMessage, Messenger
 from bot.feed import follow
 from bot.options import StoryOptions, VideoOptions
 from bot.render import done_summary
 from core.config import Settings
 from core.errors import CoreError, DeliveryRefused, InvalidRequest
-from core.jobs import Job, JobKind, Origin
-from core.models import JobId, JobResult, VideoRequest
-from core.runner import JobRunner
+from core.models import Job, JobId, JobKind, JobResult, Origin, VideoRequest
+from core.service import JobService
 
 log = logging.getLogger(__name__)
 
@@ -65,27 +66,32 @@ def _check_picture(attachment: discord.Attachment) -> None:
 class DiscordAdapter:
     """The Discord bot: slash commands, a throttled progress response, and delivery."""
 
-    def __init__(self, runner: JobRunner, settings: Settings) -> None:
+    def __init__(self, jobs: JobService, settings: Settings) -> None:
         if settings.discord_bot_token is None:
             raise CoreError("DISCORD_BOT_TOKEN is not set")
         apply_endpoints(settings)
-        self.runner, self.settings = runner, settings
-        self.client = discord.Client(intents=discord.Intents.default(), guild_ready_timeout=0.5)
-        self.tree = app_commands.CommandTree(self.client)
+        self.jobs, self.settings = jobs, settings
+        # slash commands only: no message-content intent, no help command, a prefix that a
+        # message without that intent never carries (a mention)
+        self.bot = commands.Bot(
+            command_prefix=commands.when_mentioned, help_command=None,
+            intents=discord.Intents.default(), guild_ready_timeout=0.5,
+        )  # fmt: skip
+        self.tree = self.bot.tree
         self.tree.on_error = self.on_error  # type: ignore[method-assign]
-        self.client.event(self.on_interaction)
-        self.messenger = Messenger(self.client, settings.progress_interval_s)
+        self.bot.add_listener(self.on_interaction)
+        self.messenger = Messenger(self.bot, settings.progress_interval_s)
         self._where: dict[str, JobMessage] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._connection: asyncio.Task[None] | None = None
         self._closing = False
-        register(self)
 
     async def __aenter__(self) -> DiscordAdapter:
         assert self.settings.discord_bot_token is not None
-        await self.client.login(self.settings.discord_bot_token.get_secret_value())
-        self._connection = asyncio.create_task(self.client.connect(), name="discord-gateway")
-        await self.client.wait_until_ready()
+        await self.bot.login(self.settings.discord_bot_token.get_secret_value())
+        await self.bot.add_cog(StoryCommands(self))  # before any interaction can arrive
+        self._connection = asyncio.create_task(self.bot.connect(), name="discord-gateway")
+        await self.bot.wait_until_ready()
         if self.settings.discord_guild_ids:
             for guild_id in self.settings.discord_guild_ids:
                 guild = discord.Object(int(guild_id))
@@ -93,10 +99,10 @@ class DiscordAdapter:
                 await self.tree.sync(guild=guild)
         else:
             await self.tree.sync()
-        await self.runner.register_delivery(PLATFORM, self.deliver)
-        for job in await self.runner.unfinished(PLATFORM):
+        self.jobs.deliver_with(PLATFORM, self.deliver)
+        for job in await self.jobs.unfinished(PLATFORM):
             self._follow_in_channel(job)
-        log.info("Discord bot %s is connected", self.client.user)
+        log.info("Discord bot %s is connected", self.bot.user)
         return self
 
     async def __aexit__(
@@ -109,7 +115,7 @@ class DiscordAdapter:
         for task in list(self._tasks):  # progress followers of jobs that go on at next start
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self.client.close()
+        await self.bot.close()
         if self._connection is not None:
             with contextlib.suppress(Exception, asyncio.CancelledError):
                 await self._connection
@@ -122,7 +128,7 @@ class DiscordAdapter:
         """Validate and submit at once; bad input gets an ephemeral reply, good input a defer."""
         try:
             request = options.request(theme, self.settings, self._user_language(interaction))
-            job = await self.runner.submit(request, self._origin(interaction))
+            job = await self.jobs.submit_story(request, self._origin(interaction))
         except CoreError as exc:
             await self.refuse(interaction, exc)
             return
@@ -169,14 +175,14 @@ class DiscordAdapter:
     ) -> Job:
         picture = None
         if image is not None:
-            await self.runner.check_limits(self._origin(interaction), makes_clips=True)
+            await self.jobs.check_limits(self._origin(interaction), makes_clips=True)
             try:
                 picture = await image.read()
             except discord.HTTPException:
                 raise InvalidRequest(
                     "I could not fetch that picture; please send it again"
                 ) from None
-        return await self.runner.submit_video(request, self._origin(interaction), image=picture)
+        return await self.jobs.submit_video(request, self._origin(interaction), image=picture)
 
     async def refuse(self, interaction: discord.Interaction, error: CoreError) -> None:
         """Say why a command was refused: to the user alone, unless it was deferred already."""
@@ -206,7 +212,7 @@ class DiscordAdapter:
             return
         job_id = JobId(custom_id.removeprefix("cancel:"))
         try:
-            job = await self.runner.get(job_id)
+            job = await self.jobs.get(job_id)
         except CoreError:
             await interaction.response.send_message("That job is gone.", ephemeral=True)
             return
@@ -217,7 +223,7 @@ class DiscordAdapter:
             )
             return
         await interaction.response.send_message("🚫 Cancelling…", ephemeral=True)
-        await self.runner.cancel(job_id)
+        await self.jobs.cancel(job_id)
 
     async def on_error(
         self, interaction: discord.Interaction, error: app_commands.AppCommandError
@@ -250,7 +256,7 @@ class DiscordAdapter:
                 log.warning("job %s: a progress edit failed (%s %s); the next tick tries again",
                             job_id, exc.status, exc.code)  # fmt: skip
 
-        await follow(self.runner, job_id, self.settings.progress_interval_s, show)
+        await follow(self.jobs, job_id, self.settings.progress_interval_s, show)
 
     def _follow_in_channel(self, job: Job) -> None:
         """After a restart: the interaction is gone; show progress in the job's channel."""
@@ -260,12 +266,14 @@ class DiscordAdapter:
 
     # ------------------------------------------------------------------ delivery
 
-    async def deliver(self, job: Job, result: JobResult) -> None:
-        """The runner's delivery handler: the video(s), each fitted to the upload limit, as
+    async def deliver(self, job: Job) -> None:
+        """The outbox's delivery handler: the video(s), each fitted to the upload limit, as
         many per message as Discord takes. An upload refused as too large is shrunk and sent
         again. Videos that cannot reach the user raise `DeliveryRefused` (the user is told
-        where possible), which the runner does not retry; after other failures it retries, and
+        where possible), which the outbox does not retry; after other failures it retries, and
         videos already delivered are not sent twice."""
+        result = job.result
+        assert result is not None, "only completed jobs wait in the outbox for a chat"
         where = self._where.setdefault(
             job.id, JobMessage(int(job.origin.chat_id), int(job.origin.user_id), None, 0.0)
         )
@@ -274,7 +282,7 @@ class DiscordAdapter:
             int(advertised or discord.utils.DEFAULT_FILE_SIZE_LIMIT_BYTES) * uploads.MARGIN
         )
         try:
-            await self._send_videos(where, result, limit)
+            await self._send_videos(where, job, result, limit)
         except CoreError as exc:  # no rendition fits, or Discord kept refusing the size
             await self.messenger.show(where, f"❌ {exc}", final=True)
             where.blocked = where.blocked or str(exc)
@@ -282,20 +290,22 @@ class DiscordAdapter:
         if where.blocked:
             raise DeliveryRefused(where.blocked)
 
-    async def _send_videos(self, where: JobMessage, result: JobResult, limit: int) -> None:
+    async def _send_videos(
+        self, where: JobMessage, job: Job, result: JobResult, limit: int
+    ) -> None:
         """Send the videos not sent yet, message by message; after a 413, shrink the rest."""
-        videos = uploads.videos_of(result)
+        count = len(uploads.names_of(result))
         request_limit, shrinks = uploads.budget(limit), 0
-        while where.sent < len(videos) and not where.blocked:
+        while where.sent < count and not where.blocked:
             try:
-                planned = await uploads.plan(videos[where.sent :], limit, request_limit, result)
+                planned = await uploads.plan(self.jobs, job, where.sent, limit, request_limit)
             except CoreError:
                 if not shrinks:
                     raise  # over the announced limit even at the lowest quality: says so
                 raise CoreError(_REFUSED_AS_TOO_LARGE) from None
             for batch in planned:
                 try:
-                    await self._send(where, result, batch, len(videos))
+                    await self._send(where, result, batch, count)
                 except discord.HTTPException as exc:
                     if exc.status != 413:
                         raise
@@ -345,4 +355,4 @@ class DiscordAdapter:
 
     def _user_language(self, interaction: discord.Interaction) -> str | None:
         code = str(interaction.locale.value).split("-")[0].lower()
-        return code if self.runner.pipeline.writes(code) else None
+        return code if self.jobs.capabilities.writes(code) else None

@@ -1,5 +1,6 @@
-"""The Discord slash commands (/story, /video, /status, /cancel, /help) and their autocomplete:
-option parsing only; the adapter submits and follows the jobs."""
+"""The Discord slash commands (/story, /video, /status, /cancel, /help) and their autocomplete,
+as a Cog the adapter adds to its `commands.Bot`: option parsing only; the adapter submits and
+follows the jobs."""
 
 from __future__ import annotations
 
@@ -7,12 +8,12 @@ from typing import TYPE_CHECKING, Literal
 
 import discord
 from discord import app_commands
+from discord.ext import commands
 
 from bot.options import VIDEO_OPTION_HELP, StoryOptions, VideoOptions, set_video_option
 from bot.render import help_text
 from core.errors import CoreError
-from core.jobs import Origin
-from core.models import LANGUAGE_NAMES, MAX_VIDEOS, VIDEO_SECONDS, Aspect, Style
+from core.models import LANGUAGE_NAMES, MAX_VIDEOS, VIDEO_SECONDS, Aspect, Origin, Style
 
 if TYPE_CHECKING:
     from bot.discord_adapter import DiscordAdapter
@@ -31,13 +32,6 @@ _MAX_CHOICES = 25  # Discord shows at most 25 autocomplete choices
 _MAX_CHOICE_NAME = 100
 
 
-def register(adapter: DiscordAdapter) -> None:
-    """Add every command to the adapter's command tree."""
-    _story(adapter)
-    _video(adapter)
-    _account(adapter)
-
-
 def _video_options(**chosen: object) -> VideoOptions:
     """The options picked in Discord's form, checked as every front end checks them."""
     options = VideoOptions()
@@ -49,8 +43,15 @@ def _video_options(**chosen: object) -> VideoOptions:
     return options
 
 
-def _story(adapter: DiscordAdapter) -> None:
-    @adapter.tree.command(name="story", description="Make an illustrated, narrated story video")
+class StoryCommands(commands.Cog, name="Story"):
+    """Every slash command of the bot, over the adapter's job service."""
+
+    def __init__(self, adapter: DiscordAdapter) -> None:
+        self.adapter, self.jobs = adapter, adapter.jobs
+
+    # ------------------------------------------------------------------ /story
+
+    @app_commands.command(name="story", description="Make an illustrated, narrated story video")
     @app_commands.describe(
         theme="What the story is about, e.g. a cat and a dog",
         scenes="Number of scenes (1-10)",
@@ -62,6 +63,7 @@ def _story(adapter: DiscordAdapter) -> None:
         animate="Bring each scene to life (slower)",
     )
     async def story(
+        self,
         interaction: discord.Interaction,
         theme: str,
         scenes: app_commands.Range[int, 1, 10] | None = None,
@@ -75,6 +77,7 @@ def _story(adapter: DiscordAdapter) -> None:
         captions: bool = True,
         animate: bool = False,
     ) -> None:
+        """/story: the options as a `StoryOptions`, handed to the adapter to submit."""
         options = StoryOptions(
             scenes=scenes,
             aspect=Aspect(aspect) if aspect else None,
@@ -84,13 +87,14 @@ def _story(adapter: DiscordAdapter) -> None:
             captions=captions,
             animate=animate,
         )
-        await adapter.story(interaction, theme, options)
+        await self.adapter.story(interaction, theme, options)
 
     @story.autocomplete("voice")
     async def voice_choices(
-        interaction: discord.Interaction, current: str
+        self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
-        voices = adapter.runner.pipeline.providers.narrator.voices()
+        """The narrator voices whose name or description contains what was typed."""
+        voices = self.jobs.capabilities.voices
         wanted = current.lower()
         return [
             app_commands.Choice(
@@ -102,18 +106,19 @@ def _story(adapter: DiscordAdapter) -> None:
 
     @story.autocomplete("language")
     async def language_choices(
-        interaction: discord.Interaction, current: str
+        self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
-        wanted = current.lower()
+        """The story languages the pipeline writes whose code or name contains what was typed."""
+        wanted, writes = current.lower(), self.jobs.capabilities.writes
         return [
             app_commands.Choice(name=f"{name} ({code})", value=code)
             for code, name in LANGUAGE_NAMES.items()
-            if adapter.runner.pipeline.writes(code) and (wanted in code or wanted in name.lower())
+            if writes(code) and (wanted in code or wanted in name.lower())
         ][:_MAX_CHOICES]
 
+    # ------------------------------------------------------------------ /video
 
-def _video(adapter: DiscordAdapter) -> None:
-    @adapter.tree.command(
+    @app_commands.command(
         name="video", description="Make a short video from a prompt (and a picture)"
     )
     @app_commands.describe(
@@ -126,6 +131,7 @@ def _video(adapter: DiscordAdapter) -> None:
         count="How many videos to make",
     )
     async def video(
+        self,
         interaction: discord.Interaction,
         prompt: str,
         image: discord.Attachment | None = None,
@@ -135,40 +141,42 @@ def _video(adapter: DiscordAdapter) -> None:
         people: bool | None = None,
         count: app_commands.Range[int, 1, MAX_VIDEOS] | None = None,
     ) -> None:
+        """/video: the options checked (a bad one is refused), then handed to the adapter."""
         try:
             options = _video_options(
                 aspect=aspect, duration=duration, negative=negative, people=people, count=count
             )
         except CoreError as exc:
-            await adapter.refuse(interaction, exc)
+            await self.adapter.refuse(interaction, exc)
             return
-        await adapter.video(interaction, prompt, options, image)
+        await self.adapter.video(interaction, prompt, options, image)
 
+    # ------------------------------------------------------------------ /status, /cancel, /help
 
-def _account(adapter: DiscordAdapter) -> None:
-    tree, runner = adapter.tree, adapter.runner
-
-    @tree.command(name="status", description="Your recent stories and videos")
-    async def status(interaction: discord.Interaction) -> None:
-        jobs = await runner.recent(Origin(PLATFORM, str(interaction.user.id)))
-        lines = [f"`{j.id}` · {j.status.value} {j.percent}% · {j.subject[:40]}" for j in jobs]
+    @app_commands.command(name="status", description="Your recent stories and videos")
+    async def status(self, interaction: discord.Interaction) -> None:
+        """/status: the user's recent jobs, to them alone."""
+        recent = await self.jobs.recent(Origin(PLATFORM, str(interaction.user.id)))
+        lines = [f"`{j.id}` · {j.status.value} {j.percent}% · {j.subject[:40]}" for j in recent]
         await interaction.response.send_message(
             "\n".join(lines) or "Nothing yet. Try /story or /video", ephemeral=True
         )
 
-    @tree.command(name="cancel", description="Stop your story or video in progress")
-    async def cancel(interaction: discord.Interaction) -> None:
-        jobs = await runner.recent(Origin(PLATFORM, str(interaction.user.id)), limit=20)
-        job = next((j for j in jobs if not j.status.finished), None)
+    @app_commands.command(name="cancel", description="Stop your story or video in progress")
+    async def cancel(self, interaction: discord.Interaction) -> None:
+        """/cancel: stop the user's most recent unfinished job."""
+        recent = await self.jobs.recent(Origin(PLATFORM, str(interaction.user.id)), limit=20)
+        job = next((j for j in recent if not j.status.finished), None)
         if job is None:
             await interaction.response.send_message("Nothing to cancel.", ephemeral=True)
             return
         await interaction.response.send_message(f"🚫 Cancelling `{job.id}`.", ephemeral=True)
-        await runner.cancel(job.id)
+        await self.jobs.cancel(job.id)
 
-    @tree.command(name="help", description="What I do, and the options")
-    async def help_(interaction: discord.Interaction) -> None:
-        voices = runner.pipeline.providers.narrator.voices()
+    @app_commands.command(name="help", description="What I do, and the options")
+    async def help_(self, interaction: discord.Interaction) -> None:
+        """/help: what the bot does and every option, to the user alone."""
+        voices = list(self.jobs.capabilities.voices)
         example = voices[0].name if voices else "default"
         text = help_text(
             example="/story theme:a cat and a dog",

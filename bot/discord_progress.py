@@ -3,17 +3,17 @@ in a channel message; survives a deleted message, an expired token and a forbidd
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import discord
 
 from bot.discord_uploads import Upload
+from bot.feed import Paced
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +24,7 @@ _MOVED = "⬇️ Progress continues in a message below."
 
 
 @dataclass
-class JobMessage:
+class JobMessage(Paced):
     """Where one job is shown: the interaction's response, then a channel message."""
 
     channel_id: int
@@ -33,10 +33,8 @@ class JobMessage:
     leave_at: float  # monotonic time to move to a channel message (before the token expires)
     message: discord.Message | None = None
     text: str = ""
-    last_edit: float = 0.0
     sent: int = 0  # videos delivered so far (a retried delivery does not send them twice)
     blocked: str | None = None  # why nothing more can be posted (the user was told if possible)
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @property
     def on_interaction(self) -> bool:
@@ -86,11 +84,8 @@ class Messenger:
         async with where.lock:
             if where.blocked or (text == where.text and not uploads):
                 return
-            wait = where.last_edit + self.interval_s - time.monotonic()
-            if wait > 0:
-                if not final:
-                    return
-                await asyncio.sleep(wait)
+            if not await where.my_turn(self.interval_s, final=final):
+                return
             view = cancel_view(job_id) if job_id else None
             if not (
                 where.on_interaction and await self._edit_response(where, text, view, uploads)

@@ -13,8 +13,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from core.ffmpeg import shrink_to_fit
-from core.models import JobResult, StoryVideo
+from core.models import Job, JobResult, StoryVideo
+from core.service import JobService
 
 # One file of a message: where it is, and the name it is sent under.
 Upload = tuple[Path, str]
@@ -28,13 +28,13 @@ SHRINK_STEP = 0.75  # after a 413 below every documented limit: try a quarter sm
 KNOWN_LIMITS = (100 * 1024 * 1024, 50 * 1024 * 1024, 20 * 1024 * 1024, 10 * 1024 * 1024)
 
 
-def videos_of(result: JobResult) -> list[Upload]:
-    """The files a job delivers, with the names users see."""
+def names_of(result: JobResult) -> list[str]:
+    """The names users see for a job's videos, in order."""
     if isinstance(result, StoryVideo):
-        return [(result.video, "story.mp4")]
+        return ["story.mp4"]
     if len(result.videos) == 1:
-        return [(result.videos[0], "video.mp4")]
-    return [(path, f"video-{n}.mp4") for n, path in enumerate(result.videos, start=1)]
+        return ["video.mp4"]
+    return [f"video-{n}.mp4" for n in range(1, len(result.videos) + 1)]
 
 
 def budget(limit: int) -> int:
@@ -43,25 +43,23 @@ def budget(limit: int) -> int:
 
 
 async def plan(
-    uploads: list[Upload], limit: int, request_limit: int, result: JobResult
+    jobs: JobService, job: Job, first: int, limit: int, request_limit: int
 ) -> list[list[Upload]]:
-    """`uploads` as messages: each file shrunk to `limit` bytes if bigger (raises `RenderError`
-    when even the smallest rendition is too big), in order, as many per message as fit
-    `request_limit` and the attachment count."""
-    size = (result.width, result.height)
+    """The job's videos from index `first` as messages: each file fitted to `limit` bytes by
+    the core (`RenderError` when even the smallest rendition is too big), in order, as many
+    per message as fit `request_limit` and the attachment count."""
+    assert job.result is not None
+    names = names_of(job.result)[first:]
+    fitted = await jobs.videos(job, limit, first=first)
     messages: list[list[Upload]] = []
     batch: list[Upload] = []
     total = 0
-    for path, name in uploads:
-        fitted = await shrink_to_fit(
-            path, path.with_name(f"{path.stem}.discord.mp4"), limit_bytes=limit,
-            duration_s=result.duration_s, size=size,
-        )  # fmt: skip
-        length = (await asyncio.to_thread(fitted.stat)).st_size
+    for path, name in zip(fitted, names, strict=True):
+        length = (await asyncio.to_thread(path.stat)).st_size
         if batch and (total + length > request_limit or len(batch) == MAX_ATTACHMENTS):
             messages.append(batch)
             batch, total = [], 0
-        batch.append((fitted, name))
+        batch.append((path, name))
         total += length
     if batch:
         messages.append(batch)

@@ -1,10 +1,13 @@
 """The HTTP API's guards: every error answered as JSON, bodies capped before parsing, and MP4
 downloads whose range errors are JSON too."""
 
+import contextlib
 import math
-from collections.abc import Mapping
+import os
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
+import anyio
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
@@ -13,8 +16,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.http_shapes import ErrorBody
-from core.errors import CoreError, InvalidRequest, JobNotFound, ProviderError
-from core.runner import LimitReached
+from core.errors import CoreError, InvalidRequest, JobNotFound, LimitReached, ProviderError
 
 # ---------------------------------------------------------------------------------- errors
 
@@ -173,10 +175,33 @@ class BodyLimit:
 
 class Mp4File(FileResponse):
     """An MP4 download (Starlette serves `Range` requests); its range errors answer JSON like
-    every other error, where Starlette would answer plain text."""
+    every other error, where Starlette would answer plain text. The file is opened before the
+    answer starts and held to its end, so housekeeping removing it meanwhile cuts nothing short
+    (a file already gone answers 410)."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Send the file, or replace a 4xx Starlette produced with our JSON error."""
+        try:
+            held = await anyio.open_file(self.path, mode="rb")
+        except FileNotFoundError:
+            await json_error(410, "the job's files have expired")(scope, receive, send)
+            return
+        try:
+            self._held = held
+            self.stat_result = os.fstat(held.wrapped.fileno())
+            self.set_stat_headers(self.stat_result)
+            await self._answer(scope, receive, send)
+        finally:
+            with anyio.CancelScope(shield=True):
+                await held.aclose()
+
+    @contextlib.asynccontextmanager
+    async def _open_file(self) -> AsyncIterator[anyio.AsyncFile[bytes]]:
+        """Starlette's way in to the file: the one held since the answer began."""
+        await self._held.seek(0)
+        yield self._held
+
+    async def _answer(self, scope: Scope, receive: Receive, send: Send) -> None:
         start: Message = {}
 
         async def hold_errors(message: Message) -> None:

@@ -7,7 +7,6 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, StringConstraints
 
-from core.jobs import Job, JobKind, JobStatus
 from core.models import (
     MAX_SCENES,
     MAX_THEME_CHARS,
@@ -15,7 +14,12 @@ from core.models import (
     MAX_VIDEOS,
     VIDEO_SECONDS,
     Aspect,
+    DeliveryRecord,
+    Job,
+    JobKind,
+    JobStatus,
     StoryRequest,
+    StoryVideo,
     Style,
     VideoRequest,
 )
@@ -190,27 +194,31 @@ class ErrorBody(BaseModel):
 # ---------------------------------------------------------------------------------- views
 
 
-def job_view(job: Job, base_url: str, queue_position: int | None = None) -> JobView:
+def job_view(
+    job: Job,
+    base_url: str,
+    queue_position: int | None = None,
+    webhook: DeliveryRecord | None = None,
+) -> JobView:
     """The JSON view of a job; `base_url` (ending in /) makes its download URLs absolute."""
-    meta = job.metadata
-    completed = job.status is JobStatus.COMPLETED
-    files = [path for path in job.outputs if path.suffix == ".mp4"] if completed else []
-    sizes = meta.get("file_sizes", [])
-    aspect = job.request.aspect.value
-    videos = [
-        VideoFile(
-            index=index,
-            filename=download_name(job, index),
-            file_url=f"{base_url}api/videos/file/{job.id}/{index}",
-            file_size=sizes[index] if index < len(sizes) else 0,
-            duration_seconds=float(meta.get("duration_s", 0.0)),
-            aspect_ratio=aspect,
-            dimensions=Dimensions(width=meta.get("width", 0), height=meta.get("height", 0)),
-            created_at=job.completed_at or job.updated_at,
-        )
-        for index in range(len(files))
-    ]
-    webhook = meta.get("webhook")
+    outcome = job.outcome if job.status is JobStatus.COMPLETED else None
+    videos = []
+    if outcome is not None:
+        result = outcome.result
+        names = result.video_files
+        videos = [
+            VideoFile(
+                index=index,
+                filename=download_name(job, index),
+                file_url=f"{base_url}api/videos/file/{job.id}/{index}",
+                file_size=outcome.file_sizes[index] if index < len(outcome.file_sizes) else 0,
+                duration_seconds=result.duration_s,
+                aspect_ratio=job.request.aspect.value,
+                dimensions=Dimensions(width=result.width, height=result.height),
+                created_at=job.completed_at or job.updated_at,
+            )
+            for index in range(len(names))
+        ]
     return JobView(
         job_id=job.id,
         kind=job.kind,
@@ -219,13 +227,22 @@ def job_view(job: Job, base_url: str, queue_position: int | None = None) -> JobV
         progress=job.percent,
         queue_position=queue_position,
         videos=videos,
-        generation_metadata=_generation(job) if completed else None,
+        generation_metadata=_generation(job) if outcome is not None else None,
         error=job.error,
         created_at=job.created_at,
         updated_at=job.updated_at,
         started_at=job.started_at,
         completed_at=job.completed_at,
-        webhook=WebhookState.model_validate(webhook) if webhook else None,
+        webhook=_webhook(webhook) if webhook is not None else None,
+    )
+
+
+def _webhook(record: DeliveryRecord) -> WebhookState:
+    return WebhookState(
+        delivered=record.state.value == "delivered",
+        attempts=[
+            WebhookAttempt(at=a.at, status=a.status, error=a.error) for a in record.attempts
+        ],
     )
 
 
@@ -235,13 +252,14 @@ def download_name(job: Job, index: int) -> str:
 
 
 def _message(job: Job, position: int | None, videos: int) -> str:
+    result = job.result
     match job.status:
         case JobStatus.PENDING:
             return f"queued, position {position}" if position else "queued"
-        case JobStatus.COMPLETED if job.metadata.get("files_removed"):
+        case JobStatus.COMPLETED if job.files_removed:
             return "done; the files have expired"
-        case JobStatus.COMPLETED if job.kind is JobKind.STORY:
-            return f"story video ready: {job.metadata.get('title', job.subject)}"
+        case JobStatus.COMPLETED if isinstance(result, StoryVideo):
+            return f"story video ready: {result.story.title}"
         case JobStatus.COMPLETED:
             return f"{videos} video(s) ready"
         case JobStatus.FAILED | JobStatus.CANCELLED:
@@ -251,9 +269,9 @@ def _message(job: Job, position: int | None, videos: int) -> str:
 
 
 def _generation(job: Job) -> GenerationMetadata:
-    meta, request = job.metadata, job.request
-    models: dict[str, str] = meta.get("models", {})
-    stages: dict[str, float] = meta.get("stage_s", {})
+    outcome, request = job.outcome, job.request
+    assert outcome is not None
+    result, models, stages = outcome.result, outcome.models, outcome.stage_s
     processing = (
         round((job.completed_at - job.started_at).total_seconds(), 3)
         if job.completed_at and job.started_at
@@ -275,20 +293,21 @@ def _generation(job: Job) -> GenerationMetadata:
             "captions": request.captions, "animate": request.animate,
         }  # fmt: skip
         requested, model = 1, models.get("story", "")
+    story = result if isinstance(result, StoryVideo) else None
     return GenerationMetadata(
         model_name=model,
         models=models,
-        backend=str(meta.get("providers", "")),
+        backend=outcome.backend,
         processing_time=processing,
         generation_time=round(sum(stages.values()), 3) if stages else None,
         stage_times=stages,
-        prompt_used=str(meta.get("prompt", job.subject)),
-        title=meta.get("title"),
+        prompt_used=story.story.theme if story else job.subject,
+        title=story.story.title if story else None,
         num_videos_requested=requested,
-        num_videos_generated=len(meta.get("file_sizes", [])),
-        animated_scenes=meta.get("animated") if job.kind is JobKind.STORY else None,
+        num_videos_generated=len(outcome.file_sizes),
+        animated_scenes=story.animated if story else None,
         config_used=config,
-        notes=list(meta.get("notes", [])),
+        notes=list(result.notes),
     )
 
 

@@ -90,8 +90,6 @@ class ProgressView:
 
 def _describe(stage: Stage, done: int, total: int) -> str:
     match stage:
-        case Stage.QUEUED:
-            return "Queued"
         case Stage.STORY:
             return "Writing the story"
         case Stage.PICTURES:
@@ -104,8 +102,6 @@ def _describe(stage: Stage, done: int, total: int) -> str:
             return "Making the video"
         case Stage.ASSEMBLY:
             return "Assembling the video"
-        case Stage.DELIVERY:
-            return "Uploading"
         case _:
             assert_never(stage)
 

@@ -1,4 +1,4 @@
-"""`storybot run`: the composition root — settings → store → providers → runner → front ends."""
+"""`storybot run`: the composition root — the core (`core.bootstrap`) and the front ends."""
 
 from __future__ import annotations
 
@@ -9,12 +9,10 @@ import os
 import signal
 from contextlib import AsyncExitStack
 
+from core.bootstrap import open_storybot
 from core.config import Settings
-from core.jobs import open_job_store
 from core.logs import configure_logging
-from core.pipeline import Pipeline, PipelineLimits
-from core.providers import build_providers
-from core.runner import JobRunner, RunnerLimits
+from core.models import WEBHOOK
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +42,7 @@ def secrets_of(settings: Settings) -> list[str]:
 
 
 async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
-    """Run the job runner and every configured front end until `stop` is set (or a signal)."""
+    """Run the core and every configured front end until `stop` is set (or a signal)."""
     # python-telegram-bot 22: opt in to timedelta time values (its announced default).
     os.environ.setdefault("PTB_TIMEDELTA", "true")
     # The chat libraries load only when serving.
@@ -59,32 +57,25 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
-    providers = build_providers(settings)
-    log.info(
-        "back end: %s; front ends: %s", providers.label, ", ".join(enabled_front_ends(settings))
-    )
     async with AsyncExitStack() as stack:
-        stack.push_async_callback(providers.aclose)
-        await providers.prepare()  # every needed model exists, or start stops here
-        store = await stack.enter_async_context(open_job_store(settings.database))
-        # Entered before the runner, so it outlives the webhooks the runner still has running.
-        webhooks = await stack.enter_async_context(WebhookSender.from_settings(store, settings))
-        pipeline = Pipeline(providers, PipelineLimits.from_settings(settings))
-        limits = RunnerLimits.from_settings(settings)
-        resume = frozenset(FRONT_ENDS) | {"http"}
-        runner = await stack.enter_async_context(
-            JobRunner(store, pipeline, settings.jobs_dir, limits, resume_platforms=resume)
+        # Entered first, so it outlives the webhooks the outbox still has running.
+        webhooks = await stack.enter_async_context(WebhookSender.from_settings(settings))
+        # Every needed model exists, or start stops here (`ConfigurationError`).
+        storybot = await stack.enter_async_context(
+            open_storybot(settings, resume_platforms=frozenset(FRONT_ENDS) | {"http"})
         )
-        runner.on_finished(webhooks.job_finished)
-        await webhooks.resume()
+        jobs = storybot.service
+        front_ends = ", ".join(enabled_front_ends(settings))
+        log.info("back end: %s; front ends: %s", jobs.capabilities.backend, front_ends)
+        jobs.deliver_with(WEBHOOK, webhooks.send, webhooks.policy)
         telegram = None
         if settings.telegram_bot_token is not None:
-            telegram = await stack.enter_async_context(TelegramAdapter(runner, settings))
+            telegram = await stack.enter_async_context(TelegramAdapter(jobs, settings))
         if settings.discord_bot_token is not None:
-            await stack.enter_async_context(DiscordAdapter(runner, settings))
+            await stack.enter_async_context(DiscordAdapter(jobs, settings))
         http = None
         if settings.http_port is not None:
-            http = await stack.enter_async_context(HttpApi(runner, settings))
+            http = await stack.enter_async_context(HttpApi(jobs, settings))
         await stop.wait()
         # Graceful: take no new work, give running jobs and uploads the grace period, then
         # abandon the rest (checkpointed; they resume on the next start) and close the store.
@@ -93,5 +84,5 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
             await telegram.stop_polling()
         if http is not None:
             await http.stop()
-        await runner.drain(settings.shutdown_grace_s)
+        await storybot.drain(settings.shutdown_grace_s)
     log.info("stopped; unfinished jobs resume on the next start")

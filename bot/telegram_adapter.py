@@ -1,4 +1,4 @@
-"""Telegram front end: parse → runner.submit → one progress message edited in place → video(s).
+"""Telegram front end: parse → submit to the job service → one progress message edited in place
 
 `/story THEME` makes a story video; `/video PROMPT` (or a photo captioned `/video PROMPT`, or
 `/video PROMPT` in reply to a photo) makes short clips, the photo being their first frame.
@@ -6,17 +6,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import re
 import time
+from collections.abc import Coroutine
 from datetime import UTC, datetime
-from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from telegram import (
-    BotCommand,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     Message,
@@ -41,28 +41,23 @@ from bot.render import done_summary, help_text
 from bot.telegram_delivery import VideoSender
 from bot.telegram_media import fetch_picture
 from bot.telegram_progress import ProgressEditor, ProgressMessage
-from bot.telegram_text import VIDEO_EXAMPLE, VIDEO_HELP, ago, command_and_rest
+from bot.telegram_text import (
+    COMMANDS,
+    UNCONFIRMED,
+    VIDEO_EXAMPLE,
+    VIDEO_HELP,
+    ago,
+    command_and_rest,
+)
 from core.config import Settings
 from core.errors import CoreError, DeliveryUnconfirmed, InvalidRequest
-from core.jobs import Job, JobKind, Origin
-from core.models import JobId, JobResult, StoryVideo
-from core.runner import JobRunner
+from core.models import Job, JobId, JobKind, Origin, StoryVideo
+from core.service import JobService
 
 log = logging.getLogger(__name__)
 
 PLATFORM = "telegram"
 _UPLOAD_MARGIN = 0.96  # stay a little under the limit: multipart overhead, rounding
-_UNCONFIRMED = (
-    "⚠️ Telegram did not confirm your video. If it does not show up here in a minute, "
-    "please ask again."
-)
-_COMMANDS = [
-    BotCommand("story", "make a story video: /story a cat and a dog"),
-    BotCommand("video", "make a short video: /video a kitten chasing a leaf"),
-    BotCommand("status", "your recent stories and videos"),
-    BotCommand("cancel", "stop your story or video in progress"),
-    BotCommand("help", "what I do and the options"),
-]
 # CommandHandler reads only `text`: a photo (or a picture sent as a file) captioned `/video …`
 # needs a handler of its own. The `@name` is checked against the bot's own in the handler.
 _VIDEO_CAPTION = re.compile(r"^/video(@\w+)?(\s|$)", re.IGNORECASE)
@@ -77,10 +72,10 @@ def _cancel_button(job_id: str) -> InlineKeyboardMarkup:
 class TelegramAdapter:
     """The Telegram bot: long polling, handlers that return at once, and the delivery handler."""
 
-    def __init__(self, runner: JobRunner, settings: Settings) -> None:
+    def __init__(self, jobs: JobService, settings: Settings) -> None:
         if settings.telegram_bot_token is None:
             raise CoreError("TELEGRAM_BOT_TOKEN is not set")
-        self.runner, self.settings = runner, settings
+        self.jobs, self.settings = jobs, settings
         builder = (
             ApplicationBuilder()
             .token(settings.telegram_bot_token.get_secret_value())
@@ -110,9 +105,11 @@ class TelegramAdapter:
         self.app.add_handler(CallbackQueryHandler(self.button, pattern=r"^cancel:"))
         self.app.add_error_handler(self.on_error)
         self._messages: dict[str, ProgressMessage] = {}
+        self._followers: set[asyncio.Task[None]] = set()
         self.progress = ProgressEditor(self.app.bot, settings.progress_interval_s)
         self.sender = VideoSender(
             self.app.bot,
+            jobs,
             limit_bytes=self.upload_limit,
             read_timeout_s=settings.telegram_upload_timeout_s,
         )
@@ -124,12 +121,12 @@ class TelegramAdapter:
 
     async def __aenter__(self) -> TelegramAdapter:
         await self.app.initialize()
-        await self.app.bot.set_my_commands(_COMMANDS)
+        await self.app.bot.set_my_commands(COMMANDS)
         await self.app.start()
         assert self.app.updater is not None  # built with the default updater
         await self.app.updater.start_polling(allowed_updates=Update.ALL_TYPES)
-        await self.runner.register_delivery(PLATFORM, self.deliver)
-        for job in await self.runner.unfinished(PLATFORM):
+        self.jobs.deliver_with(PLATFORM, self.deliver)
+        for job in await self.jobs.unfinished(PLATFORM):
             await self._reattach(job)
         log.info("Telegram bot @%s is polling", self.app.bot.username)
         return self
@@ -152,12 +149,12 @@ class TelegramAdapter:
             except TelegramError as exc:
                 log.warning("job %s: cannot post its progress message: %s", job.id, exc)
                 return
-            await self.runner.remember(job.id, progress_message_id=str(sent.message_id))
+            await self.jobs.remember(job.id, progress_message_id=str(sent.message_id))
             message = ProgressMessage(
-                sent.chat_id, sent.message_id, sent.text or "", time.monotonic()
+                sent.chat_id, sent.message_id, sent.text or "", last_edit=time.monotonic()
             )
         self._messages[job.id] = message
-        self.app.create_task(self._follow(job.id, message))
+        self._spawn(self._follow(job.id, message))
 
     async def __aexit__(
         self,
@@ -166,6 +163,9 @@ class TelegramAdapter:
         traceback: TracebackType | None,
     ) -> None:
         await self.stop_polling()
+        for task in list(self._followers):  # jobs still running go on after the next start
+            task.cancel()
+        await asyncio.gather(*self._followers, return_exceptions=True)
         if self.app.running:
             await self.app.stop()
         await self.app.shutdown()
@@ -195,7 +195,7 @@ class TelegramAdapter:
                 theme, self.settings, self._user_language(user.language_code)
             )
             origin = Origin(PLATFORM, str(user.id), str(chat.id))
-            job = await self.runner.submit(request, origin)
+            job = await self.jobs.submit_story(request, origin)
         except CoreError as exc:
             await message.reply_text(f"⚠️ {exc}")
             return
@@ -221,9 +221,9 @@ class TelegramAdapter:
                 raise InvalidRequest(f"say what the video should show, e.g. {VIDEO_EXAMPLE}")
             request = options.request(prompt)
             origin = Origin(PLATFORM, str(user.id), str(chat.id))
-            await self.runner.check_limits(origin, makes_clips=True)  # before any download
+            await self.jobs.check_limits(origin, makes_clips=True)  # before any download
             picture = await fetch_picture(self.app.bot, message)
-            job = await self.runner.submit_video(request, origin, image=picture)
+            job = await self.jobs.submit_video(request, origin, image=picture)
         except CoreError as exc:
             await message.reply_text(f"⚠️ {exc}")
             return
@@ -239,24 +239,26 @@ class TelegramAdapter:
     ) -> None:
         """Post the job's progress message (its place in line, if it has to wait) and follow
         the job in it."""
-        position = self.runner.queue_position(job.id)
+        position = await self.jobs.queue_position(job.id)
         if position is not None and position > self.settings.max_concurrent_jobs:
             first = f"⏳ Got it — #{position} in line"
         progress = await message.reply_text(first, reply_markup=_cancel_button(job.id))
-        await self.runner.remember(
+        await self.jobs.remember(
             job.id, request_message_id=str(message.message_id),
             progress_message_id=str(progress.message_id),
         )  # fmt: skip
-        tracked = ProgressMessage(progress.chat_id, progress.message_id, first, time.monotonic())
+        tracked = ProgressMessage(
+            progress.chat_id, progress.message_id, first, last_edit=time.monotonic()
+        )
         self._messages[job.id] = tracked
-        context.application.create_task(self._follow(job.id, tracked), update=update)
+        self._spawn(self._follow(job.id, tracked))
 
     async def status(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """`/status`: the user's recent jobs."""
         message, user = update.effective_message, update.effective_user
         if message is None or user is None:
             return
-        jobs = await self.runner.recent(Origin(PLATFORM, str(user.id)))
+        jobs = await self.jobs.recent(Origin(PLATFORM, str(user.id)))
         if not jobs:
             await message.reply_text(f"Nothing yet. Try /story a cat and a dog or {VIDEO_EXAMPLE}")
             return
@@ -273,7 +275,7 @@ class TelegramAdapter:
         message, user = update.effective_message, update.effective_user
         if message is None or user is None:
             return
-        jobs = await self.runner.recent(Origin(PLATFORM, str(user.id)), limit=20)
+        jobs = await self.jobs.recent(Origin(PLATFORM, str(user.id)), limit=20)
         wanted = context.args[0] if context.args else None
         job = next(
             (j for j in jobs if (j.id == wanted if wanted else not j.status.finished)), None
@@ -281,7 +283,7 @@ class TelegramAdapter:
         if job is None or job.status.finished:
             await message.reply_text("Nothing to cancel.")
             return
-        await self.runner.cancel(job.id)
+        await self.jobs.cancel(job.id)
         await message.reply_text(f"🚫 Cancelled {job.id}.")
 
     async def button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -291,7 +293,7 @@ class TelegramAdapter:
             return
         job_id = JobId(query.data.removeprefix("cancel:"))
         try:
-            job = await self.runner.get(job_id)
+            job = await self.jobs.get(job_id)
         except CoreError:
             await query.answer("That job is gone.")
             return
@@ -301,7 +303,7 @@ class TelegramAdapter:
             await query.answer("Only the person who asked for this can cancel it.")
             return
         await query.answer("Cancelling…")
-        await self.runner.cancel(job_id)
+        await self.jobs.cancel(job_id)
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Log unexpected errors; tell the user something went wrong, without details."""
@@ -321,23 +323,21 @@ class TelegramAdapter:
             markup = None if final else _cancel_button(job_id)
             await self.progress.edit(message, text, final=final, markup=markup)
 
-        await follow(self.runner, job_id, self.settings.progress_interval_s, show)
+        await follow(self.jobs, job_id, self.settings.progress_interval_s, show)
 
     # ------------------------------------------------------------------ delivery
 
-    async def deliver(self, job: Job, result: JobResult) -> None:
-        """The runner's delivery handler: the MP4(s), each fitted to the upload limit, as a
+    async def deliver(self, job: Job) -> None:
+        """The outbox's delivery handler: the MP4(s), each fitted to the upload limit, as a
         reply to the request — one video as a video, several as one album (`VideoSender`
         decides what each fault means)."""
+        result = job.result
+        assert result is not None, "only completed jobs wait in the outbox for a chat"
         chat_id = int(job.origin.chat_id)
         message = self._messages.pop(job.id, None) or self._message_of(job)
-        sources: tuple[Path, ...]
-        if isinstance(result, StoryVideo):
-            sources, caption = (result.video,), result.story.title
-        else:
-            sources, caption = result.videos, result.prompt
+        caption = result.story.title if isinstance(result, StoryVideo) else result.prompt
         try:
-            uploads = await self.sender.prepare(sources, result)
+            uploads = await self.sender.prepare(job)
         except CoreError as exc:
             await self._final(message, chat_id, f"❌ {exc}")
             return
@@ -348,10 +348,10 @@ class TelegramAdapter:
             await self.app.bot.send_chat_action(chat_id, ChatAction.UPLOAD_VIDEO)
         try:
             await self.sender.send(
-                chat_id, uploads, result, caption[:1024], int(reply_to) if reply_to else None
+                chat_id, uploads, job, caption[:1024], int(reply_to) if reply_to else None
             )
         except DeliveryUnconfirmed:
-            await self._final(message, chat_id, _UNCONFIRMED)
+            await self._final(message, chat_id, UNCONFIRMED)
             raise
         await self._final(message, chat_id, done_summary(result))
 
@@ -370,9 +370,21 @@ class TelegramAdapter:
 
     # ------------------------------------------------------------------ helpers
 
+    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        """Follow a job in the background; stopping the adapter cancels the followers (the
+        Application would wait for tasks of its own, and a queued job never ends at shutdown)."""
+        task = asyncio.create_task(coroutine)
+        self._followers.add(task)
+        task.add_done_callback(self._followed)
+
+    def _followed(self, task: asyncio.Task[None]) -> None:
+        self._followers.discard(task)
+        if not task.cancelled() and (error := task.exception()) is not None:
+            log.error("following a job failed", exc_info=error)
+
     def _help(self) -> str:
-        providers = self.runner.pipeline.providers
-        voices = providers.narrator.voices()
+        capabilities = self.jobs.capabilities
+        voices = list(capabilities.voices)
         example = voices[0].name if voices else "default"
         text = help_text(
             example="/story a cat and a dog",
@@ -380,8 +392,8 @@ class TelegramAdapter:
             "language=fr a brave little fox  (options go before the theme)",
             voices=voices,
         )
-        return text + VIDEO_HELP if providers.animator is not None else text
+        return text + VIDEO_HELP if capabilities.can_make_videos else text
 
     def _user_language(self, code: str | None) -> str | None:
         """The user's Telegram language, if the active story writer can write it."""
-        return code if code and self.runner.pipeline.writes(code) else None
+        return code if code and self.jobs.capabilities.writes(code) else None

@@ -16,9 +16,8 @@ from telegram import Bot, InputFile, InputMediaVideo, ReplyParameters
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
 from core.errors import DeliveryRefused, DeliveryUnconfirmed
-from core.ffmpeg import first_frame, shrink_to_fit
-from core.imaging import thumbnail_jpeg
-from core.models import JobResult
+from core.models import Job, JobResult
+from core.service import JobService
 
 log = logging.getLogger(__name__)
 
@@ -49,17 +48,6 @@ class Upload:
     name: str
     thumbnail: bytes
 
-    @classmethod
-    async def of(cls, video: Path, name: str, thumbnail: Path | None) -> Upload:
-        """Read `video`, to be sent as `name`; the thumbnail is the given JPEG, else one made
-        from the video's first frame."""
-        data = await asyncio.to_thread(video.read_bytes)
-        if thumbnail is not None:
-            thumb = await asyncio.to_thread(thumbnail.read_bytes)
-        else:
-            thumb = await asyncio.to_thread(thumbnail_jpeg, await first_frame(video))
-        return cls(video, data, name, thumb)
-
     def thumbnail_file(self) -> InputFile:
         """A new part each time: Telegram takes a thumbnail only as an upload of its own."""
         return InputFile(self.thumbnail, filename="thumbnail.jpg", attach=True)
@@ -76,29 +64,39 @@ class VideoSender:
     * 5xx and other network errors: raised, so the runner retries with back-off.
     """
 
-    def __init__(self, bot: Bot, *, limit_bytes: int, read_timeout_s: float) -> None:
-        self.bot, self.limit_bytes, self.read_timeout_s = bot, limit_bytes, read_timeout_s
+    def __init__(
+        self, bot: Bot, jobs: JobService, *, limit_bytes: int, read_timeout_s: float
+    ) -> None:
+        self.bot, self.jobs = bot, jobs
+        self.limit_bytes, self.read_timeout_s = limit_bytes, read_timeout_s
 
-    async def prepare(self, sources: tuple[Path, ...], result: JobResult) -> list[Upload]:
-        """Each video fitted to the upload limit, with its thumbnail (the job's for the first)."""
+    async def prepare(self, job: Job, limit_bytes: int | None = None) -> list[Upload]:
+        """Each video fitted to the upload limit (the core re-encodes a bigger one), with its
+        thumbnail."""
+        assert job.result is not None
+        paths = await self.jobs.videos(job, limit_bytes or self.limit_bytes)
+        names = job.result.video_files  # as stored, not as re-encoded
         return [
-            await Upload.of(
-                await self.fit(path, result, self.limit_bytes),
-                path.name,
-                result.thumbnail if n == 0 else None,
+            Upload(
+                path,
+                await asyncio.to_thread(path.read_bytes),
+                name,
+                await self.jobs.thumbnail(job, n),
             )
-            for n, path in enumerate(sources)
+            for n, (path, name) in enumerate(zip(paths, names, strict=True))
         ]
 
     async def send(
         self,
         chat_id: int,
         uploads: list[Upload],
-        result: JobResult,
+        job: Job,
         caption: str,
         reply_to: int | None,
     ) -> None:
         """Send, applying the policy above."""
+        result = job.result
+        assert result is not None
         waits = shrinks = 0
         timed_out = False
         while True:
@@ -118,38 +116,22 @@ class VideoSender:
                 timed_out = True
                 log.warning("chat %s: the upload timed out; sending it once more", chat_id)
             except Forbidden as exc:
-                raise DeliveryRefused(f"Telegram refused chat {chat_id}: {exc.message}") from None
+                raise _refused(chat_id, exc) from None
             except BadRequest as exc:
                 if any(words in exc.message.lower() for words in _REFUSED):
-                    raise DeliveryRefused(
-                        f"Telegram refused chat {chat_id}: {exc.message}"
-                    ) from None
+                    raise _refused(chat_id, exc) from None
                 raise
             except NetworkError as exc:
                 if "too large" not in exc.message.lower() or shrinks >= _SHRINKS:
                     raise
                 shrinks += 1
-                uploads = await self._smaller(uploads, result)
+                uploads = await self._smaller(uploads, job)
 
-    async def _smaller(self, uploads: list[Upload], result: JobResult) -> list[Upload]:
+    async def _smaller(self, uploads: list[Upload], job: Job) -> list[Upload]:
         """The uploads re-encoded at a share of the size the server refused."""
-        smaller = []
-        for upload in uploads:
-            limit = int(len(upload.data) * _SHRINK_FACTOR)
-            log.info("Telegram refused %d bytes; re-encoding under %d", len(upload.data), limit)
-            path = await self.fit(upload.path, result, limit)
-            data = await asyncio.to_thread(path.read_bytes)
-            smaller.append(Upload(path, data, upload.name, upload.thumbnail))
-        return smaller
-
-    @staticmethod
-    async def fit(video: Path, result: JobResult, limit: int) -> Path:
-        """`video`, or a re-encoded copy of it under `limit` bytes (each file of an album is
-        held to the limit on its own)."""
-        return await shrink_to_fit(
-            video, video.with_name(f"{video.stem}.{limit}.telegram.mp4"), limit_bytes=limit,
-            duration_s=result.duration_s, size=(result.width, result.height),
-        )  # fmt: skip
+        limit = int(max(len(upload.data) for upload in uploads) * _SHRINK_FACTOR)
+        log.info("Telegram refused the upload; re-encoding each video under %d bytes", limit)
+        return await self.prepare(job, limit)
 
     async def _send(
         self,

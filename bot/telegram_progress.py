@@ -6,27 +6,25 @@ import asyncio
 import contextlib
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from telegram import Bot, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, RetryAfter
 
+from bot.feed import Paced
 from bot.telegram_delivery import retry_seconds
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
-class ProgressMessage:
+class ProgressMessage(Paced):
     """One progress message and its edit budget (per-message flood control)."""
 
     chat_id: int
     message_id: int
     text: str
-    last_edit: float = 0.0
-    blocked_until: float = 0.0
     gone: bool = False  # the user deleted it: no more edits; the last word comes as a new one
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
 class ProgressEditor:
@@ -52,12 +50,8 @@ class ProgressEditor:
             if message.gone:
                 await self._post_instead(message, text)
                 return
-            interval = self.interval_s
-            wait = max(message.last_edit + interval, message.blocked_until) - time.monotonic()
-            if wait > 0:
-                if not final:
-                    return
-                await asyncio.sleep(wait)
+            if not await message.my_turn(self.interval_s, final=final):
+                return
             for _attempt in range(2):
                 try:
                     await self.bot.edit_message_text(

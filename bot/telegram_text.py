@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from telegram import BotCommand
+
 from bot.options import VIDEO_OPTION_HELP
 
 VIDEO_EXAMPLE = "/video a kitten chasing a leaf"
@@ -15,6 +17,18 @@ VIDEO_HELP = (
     "video from that photo.\n"
     + "".join(f"• {name}: {text}\n" for name, text in VIDEO_OPTION_HELP.items())
 ).rstrip()
+
+UNCONFIRMED = (
+    "⚠️ Telegram did not confirm your video. If it does not show up here in a minute, "
+    "please ask again."
+)
+COMMANDS = [
+    BotCommand("story", "make a story video: /story a cat and a dog"),
+    BotCommand("video", "make a short video: /video a kitten chasing a leaf"),
+    BotCommand("status", "your recent stories and videos"),
+    BotCommand("cancel", "stop your story or video in progress"),
+    BotCommand("help", "what I do and the options"),
+]
 
 
 def command_and_rest(text: str) -> tuple[str, str]:

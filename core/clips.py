@@ -126,8 +126,8 @@ class VideoJob:
             notes = (f"{len(outputs)} of the {request.count} videos asked for were made.",)
         await sink(SceneAnimating(job_id, 1, 1, ClipPhase.DONE, 0.0, 100))
         return VideoClips(
-            videos=tuple(outputs),
-            thumbnail=thumbnail,
+            videos=tuple(path.name for path in outputs),
+            thumbnail=thumbnail.name,
             duration_s=first.duration_s,
             width=frame.width,
             height=frame.height,

@@ -78,3 +78,28 @@ class JobNotFound(CoreError):
 
 class InvalidStory(ProviderError):
     """The story model's answer stayed malformed after a corrective retry; safe to show."""
+
+
+class ArtifactMissing(CoreError):
+    """A job's file is no longer stored (expired, or removed after the CLI exported it)."""
+
+
+class LimitReached(InvalidRequest):
+    """A per-user limit or the allow-list refused a job; the message says which and when.
+
+    `retry_after_s` is when trying again may succeed, or None when waiting will not help (the
+    allow-list, a limit of 0).
+    """
+
+    def __init__(self, message: str, retry_after_s: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class AttemptFailed(CoreError):
+    """One delivery try failed in a way the outbox records (e.g. a webhook's HTTP status) and
+    may retry."""
+
+    def __init__(self, message: str, *, status: int | None = None, error: str | None = None):
+        super().__init__(message)
+        self.status, self.error = status, error

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from enum import StrEnum
-from pathlib import Path
-from typing import Annotated, NewType
+from typing import Annotated, Literal, NewType
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
@@ -190,41 +189,207 @@ class ClipRequest:
     sound: bool = True  # ask for the clip's own sound (costs more where the model makes it)
 
 
-@dataclass(frozen=True, slots=True)
-class StoryVideo:
-    """The finished product of one story job."""
+class StoryVideo(BaseModel):
+    """The finished product of one story job. Files are named within the job's folder of the
+    artifact store (`JobService.file` gives a local copy)."""
 
-    video: Path
-    thumbnail: Path
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["story"] = "story"
+    video: str
+    thumbnail: str
     duration_s: float
     width: int
     height: int
     story: Story
     scene_starts_s: tuple[float, ...]
-    notes: tuple[str, ...] = field(default=())
-    subtitles: Path | None = None
+    notes: tuple[str, ...] = ()
+    subtitles: str | None = None
     animated: int = 0  # scenes shown as clips rather than stills
 
+    @property
+    def video_files(self) -> tuple[str, ...]:
+        """The video(s), in order."""
+        return (self.video,)
 
-@dataclass(frozen=True, slots=True)
-class VideoClips:
+    @property
+    def files(self) -> tuple[str, ...]:
+        """Every file the job keeps: the video, the thumbnail, the subtitles."""
+        return (self.video, self.thumbnail, *([self.subtitles] if self.subtitles else []))
+
+
+class VideoClips(BaseModel):
     """The finished product of one video job: one MP4 per generated video."""
 
-    videos: tuple[Path, ...]
-    thumbnail: Path
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["video"] = "video"
+    videos: tuple[str, ...]
+    thumbnail: str
     duration_s: float  # of the first video
     width: int
     height: int
     prompt: str
-    notes: tuple[str, ...] = field(default=())
+    notes: tuple[str, ...] = ()
+
+    @property
+    def video_files(self) -> tuple[str, ...]:
+        """The video(s), in order."""
+        return self.videos
+
+    @property
+    def files(self) -> tuple[str, ...]:
+        """Every file the job keeps: the videos and the thumbnail."""
+        return (*self.videos, self.thumbnail)
 
 
 # What a job makes.
 JobResult = StoryVideo | VideoClips
 
 
-def slugify(text: str, max_len: int = 48) -> str:
-    """A file-name-safe ASCII slug of `text` (`"A cat & a dog!"` → `a-cat-a-dog`)."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
-    return slug[:max_len].rstrip("-") or "story"
+# ---------------------------------------------------------------------------------- jobs
+
+
+class JobStatus(StrEnum):
+    """Where a job is, in the REST API's words."""
+
+    PENDING = "pending"  # queued
+    PROCESSING = "processing"  # writing the story
+    GENERATING = "generating"  # pictures, narration, animation, assembly
+    DOWNLOADING = "downloading"  # fetching remote results
+    COMPLETED = "completed"  # the output exists
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def finished(self) -> bool:
+        """No more work will happen."""
+        return self in (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED)
+
+
+UNFINISHED = (JobStatus.PENDING, JobStatus.PROCESSING, JobStatus.GENERATING, JobStatus.DOWNLOADING)
+
+
+# The outbox consumer that POSTs an HTTP job's result to its webhook URL.
+WEBHOOK = "webhook"
+# Front ends whose output is the stored file itself: no delivery waits in the outbox for them.
+LOCAL_PLATFORMS = frozenset({"cli", "http"})
+
+
+class Delivery(StrEnum):
+    """Whether a consumer of the outbox (a chat front end, the webhook) has the job yet."""
+
+    PENDING = "pending"
+    DELIVERING = "delivering"
+    DELIVERED = "delivered"
+    UNCONFIRMED = "unconfirmed"  # sent, but the platform never confirmed it; not re-sent
+    FAILED = "failed"
+
+    @property
+    def settled(self) -> bool:
+        """No more attempts will be made."""
+        return self in (Delivery.DELIVERED, Delivery.UNCONFIRMED, Delivery.FAILED)
+
+
+class JobKind(StrEnum):
+    """What a job makes."""
+
+    STORY = "story"
+    VIDEO = "video"
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Who asked, where, and the message ids the front end needs to answer there."""
+
+    platform: str  # cli, telegram, discord, http
+    user_id: str
+    chat_id: str = ""
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+class JobOutcome(BaseModel):
+    """A completed job's stored result: one versioned document, written and read by this
+    model alone."""
+
+    model_config = ConfigDict(frozen=True)
+
+    version: Literal[1] = 1
+    result: Annotated[StoryVideo | VideoClips, Field(discriminator="kind")]
+    backend: str
+    models: dict[str, str] = Field(default_factory=dict)
+    stage_s: dict[str, float] = Field(default_factory=dict)
+    file_sizes: tuple[int, ...] = ()  # of the videos, in order
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """One job as the store holds it."""
+
+    id: JobId
+    kind: JobKind
+    origin: Origin
+    request: StoryRequest | VideoRequest
+    status: JobStatus = JobStatus.PENDING
+    percent: int = 0
+    message: str = ""
+    error: str | None = None
+    created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    updated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    started_at: datetime | None = None
+    completed_at: datetime | None = None
+    outcome: JobOutcome | None = None
+    keep_files: bool = False
+    files_removed: bool = False  # housekeeping removed its files
+    cancel_requested: bool = False
+    attempt: int = 0  # how many times a worker has claimed it
+    delivery: Delivery = Delivery.PENDING  # to its own platform (see the outbox)
+    delivery_attempts: int = 0
+
+    @property
+    def subject(self) -> str:
+        """What the job is about: a story's theme, or a video's prompt."""
+        request = self.request
+        return request.theme if isinstance(request, StoryRequest) else request.prompt
+
+    @property
+    def result(self) -> JobResult | None:
+        """What a completed job made."""
+        return self.outcome.result if self.outcome is not None else None
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryAttempt:
+    """One try of an outbox consumer: when, and the HTTP status or the error it got."""
+
+    at: datetime
+    status: int | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryRecord:
+    """One consumer's delivery of one job: its state and every attempt so far."""
+
+    job_id: JobId
+    consumer: str
+    state: Delivery
+    tries: int = 0  # started, including one a crash cut short
+    attempts: tuple[DeliveryAttempt, ...] = ()  # finished tries
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What the running back end offers, built once at start for the front ends."""
+
+    backend: str  # offline, gemini, vertex
+    voices: tuple[Voice, ...]
+    languages: frozenset[str] | None  # story languages; None: any language code
+    can_animate: bool = False  # animated stories
+    can_make_videos: bool = False  # /video jobs
+    remote: bool = False  # calls a paid service (slower, estimates differ)
+
+    def writes(self, language: str) -> bool:
+        """Whether stories can be written in `language` (e.g. the user's own)."""
+        base = language.strip().lower().replace("_", "-").split("-")[0]
+        return bool(base) and (self.languages is None or base in self.languages)

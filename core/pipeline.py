@@ -11,16 +11,16 @@ import asyncio
 import contextlib
 import json
 import logging
-import os
 from collections import Counter
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from core import audio, captions, imaging
+from core import audio
+from core.assembly import assemble_story, save_fitted
 from core.clips import VideoJob, run_operation
-from core.config import ClipAudio, Settings
 from core.errors import ContentRejected, CoreError
+from core.limits import PipelineLimits
 from core.models import (
     ClipRequest,
     JobId,
@@ -44,7 +44,6 @@ from core.progress import (
 from core.providers import Providers
 from core.safety import check_theme
 from core.steps import JobFiles, MemorySteps, StepLog, write_atomic
-from core.video import Cut, Timeline, assemble, probe_clip
 
 log = logging.getLogger(__name__)
 
@@ -58,37 +57,6 @@ _CLIP_DIRECTION = (
     "Gentle, slow motion: the characters move a little, the camera drifts slowly. "
     "Keep the picture's characters, colours and style."
 )
-
-
-@dataclass(frozen=True, slots=True)
-class PipelineLimits:
-    """Concurrency and timing limits of a pipeline."""
-
-    image_concurrency: int = 3
-    tts_concurrency: int = 4
-    scene_pause_s: float = 0.4
-    fps: int = 24
-    crossfade: bool = True
-    music: Path | None = None  # a background bed, ducked under the narration
-    video_concurrency: int = 4  # clips animated at once
-    video_deadline_s: float = 360.0  # per clip, from its operation's start (restarts included)
-    clip_audio: bool = False  # mix each clip's own sound under the narration
-    negative_prompt: str | None = "blurry, low quality, text, subtitles, watermark"
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> PipelineLimits:
-        """The limits configured by `STORYBOT_*` settings."""
-        return cls(
-            image_concurrency=settings.image_concurrency,
-            tts_concurrency=settings.tts_concurrency,
-            scene_pause_s=settings.scene_pause_s,
-            fps=settings.fps,
-            music=settings.music_path,
-            video_concurrency=settings.video_concurrency,
-            video_deadline_s=settings.video_deadline_s,
-            clip_audio=settings.clip_audio is ClipAudio.MIX,
-            negative_prompt=settings.video_negative_prompt or None,
-        )
 
 
 @dataclass
@@ -174,7 +142,7 @@ class Pipeline:
             pictures, speeches = await self._media(run, story, progress)
             clips = await self._animate(run, story, pictures, speeches, progress)
             result = await self._assemble(run, story, pictures, speeches, clips)
-        return replace(result, notes=tuple(sorted(run.notes)))
+        return result.model_copy(update={"notes": tuple(sorted(run.notes))})
 
     async def make_video(
         self,
@@ -401,74 +369,6 @@ class Pipeline:
         return result
 
 
-async def assemble_story(
-    story: Story,
-    request: StoryRequest,
-    pictures: list[Path],
-    speeches: list[Speech],
-    workdir: Path,
-    limits: PipelineLimits,
-    clip_files: Sequence[Path | None] | None = None,
-) -> StoryVideo:
-    """Join the narrations, time every scene to its narration (clips fitted to it), caption
-    it, and encode the MP4, its thumbnail and its `.srt`."""
-    joined, lengths = audio.join(speeches, limits.scene_pause_s)
-    narration = workdir / "narration.wav"
-    await asyncio.to_thread(narration.write_bytes, audio.to_wav(joined))
-    timeline = Timeline.from_samples(lengths, joined.sample_rate, limits.fps)
-    size = request.aspect.size
-    starts = [sum(lengths[:k]) / joined.sample_rate for k in range(len(lengths))]
-    cues = [
-        (start, start + speech.duration_s, scene.narration)
-        for start, speech, scene in zip(starts, speeches, story.scenes, strict=True)
-    ]
-    subtitles = workdir / "story.srt"
-    await asyncio.to_thread(subtitles.write_text, captions.srt(cues), "utf-8")
-    overlays: list[Path | None] = [None] * len(pictures)
-    if request.captions:
-        overlays = await asyncio.gather(
-            *(
-                asyncio.to_thread(
-                    _save_caption, scene.narration, size, workdir / f"caption_{i:02d}.png"
-                )
-                for i, scene in enumerate(story.scenes, start=1)
-            )
-        )
-    crossfade = int(limits.scene_pause_s * limits.fps * 0.75) if limits.crossfade else 0
-    cut = Cut(timeline, size, crossfade_frames=min(crossfade, min(timeline.scene_frames) - 1))
-    clips = [
-        await probe_clip(path) if path is not None else None
-        for path in (clip_files or [None] * len(pictures))
-    ]
-    video = await assemble(
-        pictures, overlays, narration, workdir / "story.mp4", cut, limits.music,
-        clips=clips, clip_audio=limits.clip_audio,
-    )  # fmt: skip
-    thumbnail = workdir / "story.jpg"
-    await asyncio.to_thread(_write_thumbnail, pictures[0], thumbnail)
-    width, height = size
-    return StoryVideo(
-        video=video,
-        thumbnail=thumbnail,
-        duration_s=timeline.total_s,
-        width=width,
-        height=height,
-        story=story,
-        scene_starts_s=timeline.starts_s,
-        subtitles=subtitles,
-        animated=sum(clip is not None for clip in clips),
-    )
-
-
-def _save_caption(text: str, size: tuple[int, int], path: Path) -> Path | None:
-    overlay = captions.caption_overlay(text, size)
-    if overlay is None:
-        log.info("no caption font glyphs for %r; scene left uncaptioned", text[:40])
-        return None
-    overlay.save(path, "PNG", compress_level=1)
-    return path
-
-
 @contextlib.contextmanager
 def _waits_reported(job_id: JobId, sink: ProgressSink) -> Iterator[None]:
     """Within: a provider's retry loop tells the job's sink why nothing moves."""
@@ -487,16 +387,3 @@ def _first_leaf(group: BaseExceptionGroup[BaseException]) -> BaseException:
     """The first real error inside (nested) task-group errors: that is what users see."""
     first = group.exceptions[0]
     return _first_leaf(first) if isinstance(first, BaseExceptionGroup) else first
-
-
-def save_fitted(data: bytes, size: tuple[int, int], path: Path) -> Path:
-    """Decode a picture once, fit it to the frame and store it for ffmpeg."""
-    # PNG at the lowest compression: written once, read once by ffmpeg.
-    partial = path.with_name(f".{path.name}.partial")
-    imaging.fit(imaging.open_picture(data), size).save(partial, "PNG", compress_level=1)
-    os.replace(partial, path)
-    return path
-
-
-def _write_thumbnail(picture: Path, out: Path) -> None:
-    out.write_bytes(imaging.thumbnail_jpeg(imaging.open_picture(picture.read_bytes())))

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
+
+from pydantic import TypeAdapter
 
 from core.models import JobId, JobResult
 
@@ -14,14 +17,12 @@ from core.models import JobId, JobResult
 class Stage(StrEnum):
     """The steps a job goes through, in order."""
 
-    QUEUED = "queued"
     STORY = "story"
     PICTURES = "pictures"
     NARRATION = "narration"
     ANIMATION = "animation"
     VIDEO = "video"  # a video job's clips
     ASSEMBLY = "assembly"
-    DELIVERY = "delivery"
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +117,26 @@ ProgressEvent = (
     | JobFailed
     | JobCancelled
 )
+
+TERMINAL = (JobSucceeded, JobFailed, JobCancelled)
+_EVENT_TYPES: dict[str, TypeAdapter[Any]] = {
+    kind.__name__: TypeAdapter(kind)
+    for kind in (Queued, StageStarted, StageProgressed, SceneAnimating, ProviderWaiting,
+                 JobSucceeded, JobFailed, JobCancelled)
+}  # fmt: skip
+
+
+def encode_event(event: ProgressEvent) -> str:
+    """An event as JSON that `decode_event` reads back equal (to store a job's last one)."""
+    data = _EVENT_TYPES[type(event).__name__].dump_python(event, mode="json")
+    return json.dumps({"type": type(event).__name__, "event": data}, ensure_ascii=False)
+
+
+def decode_event(text: str) -> ProgressEvent:
+    """The event `encode_event` wrote."""
+    document = json.loads(text)
+    event: ProgressEvent = _EVENT_TYPES[document["type"]].validate_python(document["event"])
+    return event
 
 
 class ProgressSink(Protocol):

@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import os
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from core.bootstrap import StoryBot, open_storybot
+from core.config import Settings
+from core.limits import JobLimits, PipelineLimits
+from core.providers import Providers
+from tests.fakes import fake_providers
 
 # What StoryBot reads from the environment, directly (`core/config.py`) or through the libraries
 # it drives: google-genai and google-auth (keys, Vertex project, base URLs, ADC files, the GCE
@@ -92,3 +99,46 @@ def wait_until() -> WaitUntil:
     """`await wait_until(lambda: ..., timeout=30, what="...")`: wait on a condition, never on
     a fixed sleep (see `_wait_until`)."""
     return _wait_until
+
+
+OpenStoryBot = Callable[..., contextlib.AbstractAsyncContextManager[StoryBot]]
+
+
+@pytest.fixture
+def storybot(clean_env: Path) -> OpenStoryBot:
+    """`async with storybot(providers, **limits) as bot:` — the core as `storybot run` builds
+    it (`core.bootstrap`), on this test's data folder, with fake providers unless given, fast
+    retries, and `resume` platforms whose unfinished jobs restart with it."""
+
+    @contextlib.asynccontextmanager
+    async def opened(
+        providers: Providers | None = None,
+        *,
+        settings: Settings | None = None,
+        pipeline: PipelineLimits | None = None,
+        resume: frozenset[str] = frozenset(),
+        work: bool = True,
+        **limits: Any,
+    ) -> AsyncIterator[StoryBot]:
+        async with open_storybot(
+            settings or Settings(),
+            providers=providers or fake_providers(),
+            pipeline_limits=pipeline,
+            limits=JobLimits(**{"step_retry_delay_s": 0.01, **limits}),
+            resume_platforms=resume,
+            work=work,
+        ) as bot:
+            yield bot
+
+    return opened
+
+
+@pytest.fixture
+async def fake(request: pytest.FixtureRequest) -> AsyncIterator[Any]:
+    """The loopback fake server the test module names in `FAKE` (a class or a factory), started
+    on port 0; leaving fails the test if a handler of the fake failed."""
+    factory = getattr(request.module, "FAKE", None)
+    if factory is None:
+        pytest.fail(f"{request.module.__name__} uses `fake` but names no FAKE server")
+    async with factory() as server:
+        yield server

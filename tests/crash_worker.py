@@ -1,5 +1,5 @@
-"""A bot process for crash tests: the real runner and store, slow fake providers that log their
-calls to a file, and a delivery handler that logs deliveries to a file.
+"""A bot process for crash tests: the real core (`core.bootstrap`), slow fake providers that
+log their calls to a file, and a delivery handler that logs deliveries to a file.
 
 Run: `python -m tests.crash_worker DATA_DIR [--submit N] [--scenes N] [--delay S] [--animate]`.
 It exits 0 once every job in the store is delivered, or after a graceful stop on SIGTERM/SIGINT.
@@ -14,16 +14,28 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import signal
 import sys
 from pathlib import Path
 
+from core.bootstrap import open_storybot
 from core.config import Settings
-from core.jobs import Delivery, Job, JobStatus, Origin, open_job_store
-from core.models import Aspect, Scene, Speech, Story, StoryRequest, StoryVideo, Style
-from core.pipeline import Pipeline, PipelineLimits
+from core.limits import JobLimits, PipelineLimits
+from core.models import (
+    Aspect,
+    Delivery,
+    Job,
+    JobStatus,
+    Origin,
+    Scene,
+    Speech,
+    Story,
+    StoryRequest,
+    Style,
+)
 from core.providers import Providers, build_providers
-from core.runner import JobRunner, RunnerLimits
+from core.service import JobService
 from tests.fakes import FakeIllustrator, FakeNarrator, FakeStoryWriter
 
 
@@ -89,46 +101,47 @@ async def main(argv: list[str]) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         asyncio.get_running_loop().add_signal_handler(sig, stop.set)
 
-    async def deliver(job: Job, result: StoryVideo) -> None:
+    async def deliver(job: Job) -> None:
         delivered.write(job.id)
 
-    async def record(runner: JobRunner, job: Job) -> None:
-        async for event in runner.subscribe(job.id):
+    async def record(jobs: JobService, job: Job) -> None:
+        async for event in jobs.subscribe(job.id):
             stage = getattr(event, "stage", "")
             done = f"{getattr(event, 'done', '')}/{getattr(event, 'total', '')}"
             events.write(f"{job.id} {type(event).__name__} {stage} {done}")
 
+    os.environ["STORYBOT_DATA_DIR"] = str(args.data)
+    settings = Settings()
     providers = slow_providers(calls, args.delay)
     if args.animate:
-        providers.animator = build_providers(Settings()).animator
-    pipeline = Pipeline(providers, PipelineLimits(image_concurrency=1))
-    limits = RunnerLimits(
+        providers.animator = build_providers(settings).animator
+    limits = JobLimits(
         max_concurrent_jobs=args.jobs_at_once, user_jobs_in_flight=100, user_jobs_per_day=100,
         step_retry_delay_s=0.1, delivery_retry_delay_s=0.1,
     )  # fmt: skip
-    async with (
-        open_job_store(args.data / "jobs.db") as store,
-        JobRunner(
-            store, pipeline, args.data / "jobs", limits, resume_platforms=frozenset({"test"})
-        ) as runner,
-    ):
-        await runner.register_delivery("test", deliver)
+    async with open_storybot(
+        settings, providers=providers, limits=limits, resume_platforms=frozenset({"test"}),
+        pipeline_limits=PipelineLimits(image_concurrency=1),
+    ) as bot:  # fmt: skip
+        jobs = bot.service
+        jobs.deliver_with("test", deliver)
         for n in range(args.submit):
             request = StoryRequest(theme=f"job {n}", scenes=args.scenes, animate=args.animate)
-            await runner.submit(request, Origin("test", f"user{n}", f"chat{n}"))
+            await jobs.submit_story(request, Origin("test", f"user{n}", f"chat{n}"))
         if args.submit:
             events.write(f"submitted {args.submit}")
         watchers = [
-            asyncio.create_task(record(runner, job))
-            for job in await store.with_status(*JobStatus)
+            asyncio.create_task(record(jobs, job))
+            for job in await bot.store.with_status(*JobStatus)
             if not job.status.finished
         ]
         while not stop.is_set():
-            jobs = await store.recent(limit=1000)
-            if jobs and all(j.delivery in (Delivery.DELIVERED, Delivery.FAILED) for j in jobs):
+            everything = await jobs.recent(limit=1000)
+            settled = (Delivery.DELIVERED, Delivery.FAILED)
+            if everything and all(j.delivery in settled for j in everything):
                 break
             await asyncio.sleep(0.1)
-        await runner.drain(args.grace)
+        await bot.drain(args.grace)
         for watcher in watchers:
             watcher.cancel()
     return 0

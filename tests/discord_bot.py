@@ -1,22 +1,20 @@
-"""Runs the real Discord adapter against `FakeDiscord` in integration tests: its settings, a
-runner over the offline providers or over Veo on `FakeGemini`, and the URL roots put back."""
+"""Runs the real Discord adapter against `FakeDiscord` in integration tests: its settings, the
+core (`core.bootstrap`) over the offline providers or over Veo on `FakeGemini`, and the URL roots
+put back."""
 
 from __future__ import annotations
 
-import dataclasses
 from contextlib import AsyncExitStack
-from pathlib import Path
 
 import discord
 import pytest
 
 from bot.discord_adapter import DiscordAdapter
+from core.bootstrap import StoryBot
 from core.config import Settings
-from core.jobs import JobStore, open_job_store
-from core.pipeline import Pipeline, PipelineLimits
-from core.providers import Providers, build_providers
-from core.runner import JobRunner, RunnerLimits
+from core.providers import Providers
 from tests.discord_server import FakeDiscord
+from tests.front_ends import settings_with, start_core
 from tests.gemini_server import FakeGemini
 
 GEMINI_KEY = "AIzaSy-discord-video-test-key-0123"
@@ -32,41 +30,30 @@ def keep_endpoints(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def discord_settings(fake: FakeDiscord, monkeypatch: pytest.MonkeyPatch, **extra: str) -> Settings:
     """Settings from the environment, with the bot token and URLs of `fake` (and `extra`)."""
-    env = {
+    return settings_with(monkeypatch, {
         "DISCORD_BOT_TOKEN": fake.token,
         "DISCORD_API_BASE_URL": fake.api_base,
         "DISCORD_GATEWAY_URL": str(fake.gateway_url),
-        "STORYBOT_IMAGE_CONCURRENCY": "1",
         **extra,
-    }
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    return Settings(_env_file=None)  # type: ignore[call-arg]
+    })  # fmt: skip
 
 
 async def start_adapter(
     stack: AsyncExitStack,
     settings: Settings,
-    providers: Providers,
-    tmp_path: Path,
+    providers: Providers | None = None,
     *,
     delivery_retry_delay_s: float | None = None,
     resume: bool = False,
-) -> tuple[JobStore, JobRunner]:
-    """A job store, a runner over `providers` and the Discord adapter, entered on `stack`."""
-    store = await stack.enter_async_context(open_job_store(tmp_path / "jobs.db"))
-    limits = RunnerLimits.from_settings(settings)
-    if delivery_retry_delay_s is not None:
-        limits = dataclasses.replace(limits, delivery_retry_delay_s=delivery_retry_delay_s)
-    runner = await stack.enter_async_context(
-        JobRunner(
-            store, Pipeline(providers, PipelineLimits.from_settings(settings)),
-            tmp_path / "jobs", limits,
-            resume_platforms=frozenset({"discord"}) if resume else frozenset(),
-        )
+) -> StoryBot:
+    """The core as `storybot run` builds it over `providers` (else those the settings name)
+    and the Discord adapter on its service, entered on `stack`."""
+    bot = await start_core(
+        stack, settings, "discord", providers,
+        delivery_retry_delay_s=delivery_retry_delay_s, resume=resume,
     )  # fmt: skip
-    await stack.enter_async_context(DiscordAdapter(runner, settings))
-    return store, runner
+    await stack.enter_async_context(DiscordAdapter(bot.service, settings))
+    return bot
 
 
 async def start_video_bot(
@@ -74,20 +61,15 @@ async def start_video_bot(
     fake: FakeDiscord,
     gemini: FakeGemini,
     monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
     *,
     delivery_retry_delay_s: float | None = None,
     **extra: str,
-) -> tuple[JobStore, JobRunner]:
-    """The Discord adapter over a runner whose animator is Veo on `gemini` (express mode),
+) -> StoryBot:
+    """The Discord adapter over a core whose animator is Veo on `gemini` (express mode),
     with progress edits every 0.5 s."""
     env = gemini.vertex_env(express=True) | {
         "GOOGLE_API_KEY": GEMINI_KEY, "STORYBOT_VIDEO_POLL_S": "0.05",
         "STORYBOT_PROGRESS_INTERVAL_S": "0.5",
     }  # fmt: skip
     settings = discord_settings(fake, monkeypatch, **env, **extra)
-    providers = build_providers(settings)
-    stack.push_async_callback(providers.aclose)
-    return await start_adapter(
-        stack, settings, providers, tmp_path, delivery_retry_delay_s=delivery_retry_delay_s
-    )
+    return await start_adapter(stack, settings, delivery_retry_delay_s=delivery_retry_delay_s)

@@ -11,9 +11,10 @@ from collections.abc import Collection
 from PIL import Image
 
 from core.errors import ContentRejected, ProviderUnavailable
-from core.models import Aspect, Scene, Speech, Story, StoryRequest, Style, Voice
-from core.progress import ProgressEvent
-from core.providers import Illustrator, Narrator, Providers, StoryWriter
+from core.models import Aspect, ClipRequest, Scene, Speech, Story, StoryRequest, Style, Voice
+from core.progress import ClipPhase, ProgressEvent
+from core.providers import Animator, ClipStatus, Illustrator, Narrator, Providers, StoryWriter
+from core.providers.offline import OfflineAnimator, OfflineIllustrator
 
 PALETTE = [
     (220, 60, 60), (60, 160, 60), (60, 90, 220), (230, 200, 40), (160, 60, 200),
@@ -25,6 +26,7 @@ class FakeStoryWriter:
     """Writes `scene i of N` stories instantly; records requests."""
 
     name = "fake"
+    languages = None  # any language
 
     def __init__(self) -> None:
         self.requests: list[StoryRequest] = []
@@ -124,6 +126,35 @@ class FakeNarrator:
         return Speech(b"".join(struct.pack("<h", s) for s in samples), rate)
 
 
+class FakeAnimator:
+    """Animates with the offline camera move (real MP4s); records the operations it started
+    and, with a `gate`, holds every clip until the gate opens."""
+
+    name = "fake"
+    model = "fake camera move"
+
+    def __init__(self, *, gate: asyncio.Event | None = None) -> None:
+        self.started: list[ClipRequest] = []
+        self.gate = gate
+        self._offline = OfflineAnimator()
+
+    def clip_length(self, wanted_s: float) -> float:
+        """What the offline camera move makes."""
+        return self._offline.clip_length(wanted_s)
+
+    async def start(self, request: ClipRequest) -> str:
+        """Record the request; a local operation name."""
+        self.started.append(request)
+        return f"fake/{len(self.started)}"
+
+    async def wait(self, operation: str, request: ClipRequest, status: ClipStatus) -> list[bytes]:
+        """The offline clips, once the gate (if any) is open."""
+        if self.gate is not None:
+            await status(ClipPhase.GENERATING)
+            await self.gate.wait()
+        return await self._offline.wait(operation, request, status)
+
+
 class RecordingSink:
     """Collects every event in order."""
 
@@ -139,9 +170,26 @@ def fake_providers(
     writer: StoryWriter | None = None,
     illustrator: Illustrator | None = None,
     narrator: Narrator | None = None,
+    animator: Animator | None = None,
 ) -> Providers:
-    """A Providers bundle of fakes (any of which can be replaced)."""
+    """A Providers bundle of fakes (any of which can be replaced); no animator unless given."""
     return Providers(
         writer or FakeStoryWriter(), illustrator or FakeIllustrator(), narrator or FakeNarrator(),
-        label="fake",
+        animator, label="fake",
     )  # fmt: skip
+
+
+class SlowIllustrator(OfflineIllustrator):
+    """Offline pictures that take a while, so a job spans several progress edits."""
+
+    def __init__(self, delay: float) -> None:
+        self.delay = delay
+        self.calls = 0
+
+    async def draw(
+        self, scene: Scene, *, style: Style, aspect: Aspect, reference: bytes | None = None
+    ) -> bytes:
+        """The offline picture, after `delay` seconds; counts the calls."""
+        self.calls += 1
+        await asyncio.sleep(self.delay)
+        return await super().draw(scene, style=style, aspect=aspect, reference=reference)

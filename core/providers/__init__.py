@@ -25,6 +25,11 @@ class StoryWriter(Protocol):
 
     name: str
 
+    @property
+    def languages(self) -> tuple[str, ...] | None:
+        """The base language codes it writes; None: any."""
+        ...
+
     def check_language(self, language: str) -> None:
         """Raise `UnsupportedLanguage` before any work if the language cannot be written."""
         ...

@@ -81,6 +81,7 @@ class GeminiStoryWriter:
     """Writes the story as structured JSON with a Gemini text model."""
 
     name = "gemini"
+    languages = None  # any language
 
     def __init__(self, backend: GeminiBackend) -> None:
         self.backend = backend

@@ -84,7 +84,7 @@ def assert_scenes_timed_to_narration(result: StoryVideo, workdir: Path, scenes: 
         audio.from_wav((workdir / f"scene_{i:02d}.wav").read_bytes()).duration_s
         for i in range(1, scenes + 1)
     ]
-    video = probe(result.video)
+    video = probe(workdir / result.video)
     assert abs(video.duration_s - sum(n + PAUSE for n in lengths)) < 0.1
     starts = np.cumsum([0.0, *(n + PAUSE for n in lengths[:-1])])
     assert np.allclose(result.scene_starts_s, starts, atol=1 / 24 + 1e-6)
@@ -199,6 +199,6 @@ async def test_offline_animation_clips_are_fitted_to_each_narration(tmp_path: Pa
     result, _ = await animate(providers, tmp_path, 2)
     assert result.animated == 2
     assert_scenes_timed_to_narration(result, tmp_path, 2)
-    video = probe(result.video)
+    video = probe(tmp_path / result.video)
     early, later = video.frames[int(len(video.frames) * 0.1)], video.frames[len(video.frames) // 4]
     assert float(np.abs(early.astype(float) - later.astype(float)).mean()) > 1.0

@@ -12,7 +12,7 @@ import pytest
 from bot.cli import main
 
 if TYPE_CHECKING:
-    from tests.conftest import WaitUntil
+    from tests.conftest import OpenStoryBot, WaitUntil
 
 
 def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -94,33 +94,26 @@ def test_jobs_lists_the_story_just_made(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 async def test_resume_finishes_an_interrupted_cli_job(
-    tmp_path: Path, wait_until: WaitUntil
+    tmp_path: Path, storybot: OpenStoryBot, wait_until: WaitUntil
 ) -> None:
     """A CLI job stopped mid-way is listed by `storybot jobs` and finished by `storybot resume`,
     reusing its checkpointed story, into the output path it was started with."""
     import asyncio
 
-    from core.config import Settings
-    from core.jobs import Origin, open_job_store
-    from core.models import StoryRequest
-    from core.pipeline import Pipeline
-    from core.runner import JobRunner
+    from core.models import Origin, StoryRequest
     from tests.fakes import FakeIllustrator, FakeStoryWriter, fake_providers
 
-    settings = Settings(_env_file=None)  # type: ignore[call-arg]
     out = tmp_path / "later.mp4"
     gate = asyncio.Event()  # never opened: the job stops while drawing
     writer = FakeStoryWriter()
     providers = fake_providers(writer=writer, illustrator=FakeIllustrator(gate=gate))
-    async with (
-        open_job_store(settings.database) as store,
-        JobRunner(store, Pipeline(providers), settings.jobs_dir) as runner,
-    ):
+    async with storybot(providers) as bot:
         origin = Origin("cli", "me", extra={"out": str(out)})
-        job = await runner.submit(StoryRequest(theme="a cat and a dog", scenes=2), origin)
+        request = StoryRequest(theme="a cat and a dog", scenes=2)
+        job = await bot.service.submit_story(request, origin)
 
         async def story_checkpointed() -> bool:
-            return "story" in await store.steps(job.id)
+            return "story" in await bot.store.steps(job.id)
 
         await wait_until(story_checkpointed, what="the story's checkpoint")
     listing = run_cli("jobs", cwd=tmp_path)

@@ -9,30 +9,27 @@ import os
 import signal
 import sys
 import time
-from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from pathlib import Path
 
 import pytest
 
 from core.config import Settings
-from core.jobs import JobStatus, JobStore
+from core.models import JobStatus
 from core.progress import Stage
 from core.providers import Providers
 from core.providers.offline import OfflineNarrator, OfflineStoryWriter
-from core.runner import JobRunner
+from core.service import JobService
+from core.store import JobStore
 from tests.discord_bot import discord_settings, keep_endpoints, start_adapter
 from tests.discord_server import CHANNEL_ID, OTHER_USER_ID, FakeDiscord
-from tests.integration.test_telegram import SlowIllustrator
+from tests.fakes import SlowIllustrator
 from tests.probe import probe
 
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeDiscord]:
-    async with FakeDiscord() as server:
-        yield server
+FAKE = FakeDiscord
 
 
 @pytest.fixture(autouse=True)
@@ -41,13 +38,13 @@ def restore_endpoints(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 async def start_bot(
-    stack: AsyncExitStack, settings: Settings, tmp_path: Path, delay: float = 0.0
-) -> tuple[JobStore, SlowIllustrator, JobRunner]:
+    stack: AsyncExitStack, settings: Settings, delay: float = 0.0
+) -> tuple[JobStore, SlowIllustrator, JobService]:
     """The Discord adapter over the offline providers, pictures taking `delay` s each."""
     illustrator = SlowIllustrator(delay)
     providers = Providers(OfflineStoryWriter(), illustrator, OfflineNarrator())
-    store, runner = await start_adapter(stack, settings, providers, tmp_path, resume=True)
-    return store, illustrator, runner
+    bot = await start_adapter(stack, settings, providers, resume=True)
+    return bot.store, illustrator, bot.service
 
 
 def original_edits(fake: FakeDiscord, token: str) -> list:  # type: ignore[type-arg]
@@ -77,11 +74,11 @@ async def test_story_is_acknowledged_while_another_job_assembles(
             lag = max(lag, time.monotonic() - before - 0.05)
 
     async with AsyncExitStack() as stack:
-        store, _, runner = await start_bot(stack, settings, tmp_path, delay=0.5)
+        store, _, jobs = await start_bot(stack, settings, delay=0.5)
         first = fake.send_command("story", {"theme": "a cat and a dog", "scenes": 10})
         await fake.wait_for("POST", f"{first.id}/{first.token}/callback")
         (job,) = await store.recent()
-        async with contextlib.aclosing(runner.subscribe(job.id)) as events:
+        async with contextlib.aclosing(jobs.subscribe(job.id)) as events:
             async for event in events:  # until the first job's assembly starts
                 if getattr(event, "stage", None) is Stage.ASSEMBLY:
                     break
@@ -117,7 +114,7 @@ async def test_small_upload_limit_forces_a_re_encode(
     """A server with a small attachment limit gets a re-encoded video that fits."""
     settings = discord_settings(fake, monkeypatch)
     async with AsyncExitStack() as stack:
-        store, _, _ = await start_bot(stack, settings, tmp_path)
+        store, _, _ = await start_bot(stack, settings)
         interaction = fake.send_command(
             "story", {"theme": "a cat and a dog", "scenes": 3}, attachment_size_limit=400_000
         )
@@ -125,7 +122,7 @@ async def test_small_upload_limit_forces_a_re_encode(
             "PATCH", f"{interaction.token}/messages/@original", lambda c: bool(c.files),
             timeout=120,
         )  # fmt: skip
-        original = (await store.recent())[0].metadata["file_size"]
+        original = (await store.recent())[0].outcome.file_sizes[0]  # type: ignore[union-attr]
     assert original > 400_000
     path = video_of(final, tmp_path, "small.mp4")
     assert path.stat().st_size <= 400_000 * 0.95
@@ -142,7 +139,7 @@ async def test_short_token_lifetime_moves_to_a_channel_message(
         fake, monkeypatch, STORYBOT_DISCORD_TOKEN_TTL_S="8", STORYBOT_PROGRESS_INTERVAL_S="1"
     )
     async with AsyncExitStack() as stack:
-        await start_bot(stack, settings, tmp_path, delay=1.5)
+        await start_bot(stack, settings, delay=1.5)
         interaction = fake.send_command("story", {"theme": "a cat", "scenes": 5})
         moved = await fake.wait_for("POST", f"channels/{CHANNEL_ID}/messages", timeout=30)
         delivered = await fake.wait_for(
@@ -158,13 +155,13 @@ async def test_short_token_lifetime_moves_to_a_channel_message(
 
 
 async def test_early_401_falls_back_to_the_channel(
-    fake: FakeDiscord, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    fake: FakeDiscord, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """An interaction token rejected early (401 50027) moves progress and delivery to the
     channel."""
     settings = discord_settings(fake, monkeypatch)
     async with AsyncExitStack() as stack:
-        await start_bot(stack, settings, tmp_path, delay=1.0)
+        await start_bot(stack, settings, delay=1.0)
         interaction = fake.send_command("story", {"theme": "a dog", "scenes": 4})
         await fake.wait_for("PATCH", f"{interaction.token}/messages/@original")
         fake.expire_token(interaction.token)
@@ -176,12 +173,12 @@ async def test_early_401_falls_back_to_the_channel(
 
 
 async def test_rate_limit_is_waited_out(
-    fake: FakeDiscord, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    fake: FakeDiscord, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A 429 on a progress edit is waited out by the library and the job completes."""
     settings = discord_settings(fake, monkeypatch)
     async with AsyncExitStack() as stack:
-        await start_bot(stack, settings, tmp_path, delay=1.0)
+        await start_bot(stack, settings, delay=1.0)
         fake.fail_next(
             "PATCH", "messages/@original", status=429,
             body={"message": "You are being rate limited.", "retry_after": 0.5, "global": False},
@@ -199,12 +196,12 @@ async def test_rate_limit_is_waited_out(
 
 
 async def test_cancel_button_stops_the_job(
-    fake: FakeDiscord, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    fake: FakeDiscord, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Cancel stops provider calls; no video is attached; the response says so."""
     settings = discord_settings(fake, monkeypatch)
     async with AsyncExitStack() as stack:
-        store, illustrator, _ = await start_bot(stack, settings, tmp_path, delay=1.0)
+        store, illustrator, _ = await start_bot(stack, settings, delay=1.0)
         interaction = fake.send_command("story", {"theme": "a cat", "scenes": 6})
         edit = await fake.wait_for(
             "PATCH",
@@ -236,14 +233,13 @@ async def test_cancel_button_stops_the_job(
 async def test_bad_options_get_an_ephemeral_reply(
     fake: FakeDiscord,
     monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
     options: dict[str, object],
     reply: str,
 ) -> None:
     """Bad input is answered at once, visible only to the user."""
     settings = discord_settings(fake, monkeypatch)
     async with AsyncExitStack() as stack:
-        await start_bot(stack, settings, tmp_path)
+        await start_bot(stack, settings)
         interaction = fake.send_command("story", options)
         answer = await fake.wait_for("POST", f"{interaction.id}/{interaction.token}/callback")
     assert answer.json["type"] == 4
@@ -281,7 +277,7 @@ async def test_storybot_run_serves_discord(fake: FakeDiscord, tmp_path: Path) ->
 
 
 async def test_voice_and_language_autocomplete_offer_choices(
-    fake: FakeDiscord, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    fake: FakeDiscord, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """As the README promises, /story's `voice` and `language` options autocomplete: what the
     user has typed narrows the choices Discord shows (at most 25, each named within 100
@@ -290,7 +286,7 @@ async def test_voice_and_language_autocomplete_offer_choices(
     typed = [("voice", "french"), ("voice", ""), ("language", "fr"), ("language", ""),
              ("voice", "zzzz")]  # fmt: skip
     async with AsyncExitStack() as stack:
-        await start_bot(stack, settings, tmp_path)
+        await start_bot(stack, settings)
         pushed = [
             fake.send_autocomplete("story", {"theme": "a cat", option: text}, focused=option)
             for option, text in typed
@@ -322,7 +318,6 @@ async def test_voice_and_language_autocomplete_offer_choices(
 async def test_the_story_language_defaults_to_the_users_discord_language(
     fake: FakeDiscord,
     monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
     locale: str,
     chosen: str | None,
     language: str,
@@ -334,7 +329,7 @@ async def test_the_story_language_defaults_to_the_users_discord_language(
     if chosen:
         options["language"] = chosen
     async with AsyncExitStack() as stack:
-        store, _, _ = await start_bot(stack, settings, tmp_path)
+        store, _, _ = await start_bot(stack, settings)
         interaction = fake.send_command("story", options, locale=locale)
         await fake.wait_for("POST", f"{interaction.id}/{interaction.token}/callback")
         (job,) = await store.recent()

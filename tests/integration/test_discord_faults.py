@@ -14,11 +14,11 @@ import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
 
-from core.jobs import Delivery, JobStore
+from core.models import Delivery
+from core.store import JobStore
 from tests.discord_bot import GEMINI_KEY, keep_endpoints, start_video_bot
 from tests.discord_server import CHANNEL_ID, USER_ID, Call, FakeDiscord, Interaction
 from tests.discord_wire import ATTACH_FILES, VIEW_CHANNEL
@@ -106,7 +106,7 @@ async def expire_then_break_the_channel_upload(
     fake: FakeDiscord, interaction: Interaction
 ) -> None:
     """The token dies early (progress moves to the channel), then the channel upload gets a
-    503, which discord.py does not retry on bot routes: the runner's next attempt must."""
+    503, which discord.py does not retry on bot routes: the outbox's next attempt must."""
     fake.expire_token(interaction.token)
     await fake.wait_for("POST", CHANNEL_POSTS)
     fake.fail_next("POST", CHANNEL_POSTS, status=503, predicate=uploads)
@@ -154,7 +154,7 @@ ROWS = {
         break_the_upload_once, Route("PATCH", "{token}/messages/@original", uploads),
         calls=range(2, 3), videos=1, last_text=DONE, delivery=Delivery.DELIVERED, gap_s=1.0,
     ),
-    "channel-upload-503-retried-by-the-runner": Row(
+    "channel-upload-503-retried-by-the-outbox": Row(
         expire_then_break_the_channel_upload, Route("POST", CHANNEL_POSTS, uploads),
         calls=range(2, 3), videos=1, last_text=MENTION + DONE, delivery=Delivery.DELIVERED,
         gap_s=0.1,
@@ -196,10 +196,7 @@ def restore_endpoints(monkeypatch: pytest.MonkeyPatch) -> None:
     keep_endpoints(monkeypatch)
 
 
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeDiscord]:
-    async with FakeDiscord() as server:  # leaving raises if a handler of the fake failed
-        yield server
+FAKE = FakeDiscord  # the shared `fake` fixture: leaving raises if a handler of it failed
 
 
 @pytest.fixture
@@ -224,7 +221,6 @@ async def test_the_user_sees_a_clear_outcome(
     fake: FakeDiscord,
     gemini: FakeGemini,
     monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
     wait_until: Callable[..., Awaitable[object]],
 ) -> None:
@@ -234,8 +230,8 @@ async def test_the_user_sees_a_clear_outcome(
     fake.deny_bot(row.deny)
     caplog.set_level(logging.WARNING)
     async with AsyncExitStack() as stack:
-        store, _ = await start_video_bot(
-            stack, fake, gemini, monkeypatch, tmp_path, delivery_retry_delay_s=0.1,
+        bot = await start_video_bot(
+            stack, fake, gemini, monkeypatch, delivery_retry_delay_s=0.1,
             STORYBOT_ANIMATED_PER_DAY="5", **row.settings,
         )  # fmt: skip
         gemini.video_latency_s = 60  # the job stays on "Making the video" until released
@@ -248,7 +244,7 @@ async def test_the_user_sees_a_clear_outcome(
         gemini.video_latency_s = 0
         for operation in gemini.operations.values():
             operation.latency_s = 0  # released: the next poll finds the video done
-        delivery = await settled(store, wait_until)
+        delivery = await settled(bot.store, wait_until)
     visible = fake.visible()
     failing = row.route.calls(fake, interaction)
     assert len(fake.videos()) == row.videos, [m["content"] for m in visible]

@@ -7,28 +7,37 @@ import io
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from PIL import Image
 
 from bot import discord_uploads as uploads
-from core.jobs import JobStatus, JobStore
-from core.models import VideoClips
+from core.models import (
+    Job,
+    JobId,
+    JobKind,
+    JobOutcome,
+    JobStatus,
+    Origin,
+    VideoClips,
+    VideoRequest,
+)
+from core.store import JobStore
 from tests.discord_bot import GEMINI_KEY, keep_endpoints, start_video_bot
 from tests.discord_server import Call, FakeDiscord, Interaction
 from tests.gemini_server import FakeGemini, VideoFiltered
 from tests.probe import probe
+
+if TYPE_CHECKING:
+    from tests.conftest import OpenStoryBot
 
 pytestmark = pytest.mark.slow
 
 KEY = GEMINI_KEY
 
 
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeDiscord]:
-    async with FakeDiscord() as server:
-        yield server
+FAKE = FakeDiscord
 
 
 @pytest.fixture
@@ -47,12 +56,10 @@ async def start_bot(
     fake: FakeDiscord,
     gemini: FakeGemini,
     monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
     **extra: str,
 ) -> JobStore:
-    """The Discord adapter over a runner whose animator is Veo on the fake (express mode)."""
-    store, _ = await start_video_bot(stack, fake, gemini, monkeypatch, tmp_path, **extra)
-    return store
+    """The Discord adapter over a core whose animator is Veo on the fake (express mode)."""
+    return (await start_video_bot(stack, fake, gemini, monkeypatch, **extra)).store
 
 
 def png(size: tuple[int, int] = (320, 180)) -> bytes:
@@ -83,7 +90,7 @@ async def test_text_to_video_shows_progress_and_delivers_the_mp4(
     the MP4 (H.264, of the asked length) with a summary; Veo got the options and no image."""
     gemini.video_latency_s = 1.5
     async with AsyncExitStack() as stack:
-        await start_bot(stack, fake, gemini, monkeypatch, tmp_path)
+        await start_bot(stack, fake, gemini, monkeypatch)
         interaction = fake.send_command(
             "video", {"prompt": "a kitten chasing a leaf", "duration": 4, "aspect": "9:16"}
         )
@@ -114,7 +121,7 @@ async def test_a_picture_becomes_the_first_frame(
     first frame; the negative prompt and people option go along."""
     picture = png()
     async with AsyncExitStack() as stack:
-        await start_bot(stack, fake, gemini, monkeypatch, tmp_path)
+        await start_bot(stack, fake, gemini, monkeypatch)
         image = fake.user_attachment(picture, "garden.png")
         interaction = fake.send_command(
             "video", {"prompt": "the garden comes alive", "image": image, "duration": 4,
@@ -134,7 +141,7 @@ async def test_two_videos_arrive_in_one_message(
 ) -> None:
     """count:2 asks Veo for two samples and delivers both as two attachments of one message."""
     async with AsyncExitStack() as stack:
-        await start_bot(stack, fake, gemini, monkeypatch, tmp_path)
+        await start_bot(stack, fake, gemini, monkeypatch)
         interaction = fake.send_command(
             "video", {"prompt": "a kitten chasing a leaf", "count": 2, "duration": 4}
         )
@@ -156,13 +163,13 @@ async def test_two_videos_arrive_in_one_message(
 
 
 async def test_the_upload_limit_is_per_file(
-    fake: FakeDiscord, gemini: FakeGemini, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    fake: FakeDiscord, gemini: FakeGemini, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Discord's limit applies to each file, not to the message: two videos that each fit go
     in one message, unshrunk, although together they exceed the limit."""
     prompt = {"prompt": "a kitten chasing a leaf", "count": 2, "duration": 4}
     async with AsyncExitStack() as stack:
-        await start_bot(stack, fake, gemini, monkeypatch, tmp_path)
+        await start_bot(stack, fake, gemini, monkeypatch)
         free = await delivered(fake, fake.send_command("video", prompt))
         sizes = [len(f.data) for f in free.files.values()]
         roomy = int(max(sizes) * 1.2)  # each fits, the two together do not
@@ -175,16 +182,27 @@ async def test_the_upload_limit_is_per_file(
     assert len(fake.videos()) == 4
 
 
-async def test_a_message_carries_at_most_25_mib_and_10_files(tmp_path: Path) -> None:
+async def test_a_message_carries_at_most_25_mib_and_10_files(
+    storybot: OpenStoryBot, clean_env: Path
+) -> None:
     """Videos that each fit are grouped in order, a new message when the next one would take
     the message over the request limit (25 MiB) or past 10 attachments."""
-    paths = []
-    for n, size in enumerate([900, 900, 900, *[10] * 11]):
-        paths.append(tmp_path / f"v{n}.mp4")
-        paths[-1].write_bytes(bytes(size))
-    result = VideoClips(videos=tuple(paths), thumbnail=paths[0], duration_s=4.0, width=320,
-                        height=180, prompt="p")  # fmt: skip
-    planned = await uploads.plan(uploads.videos_of(result), 1000, 2000, result)
+    job_id = JobId("planned")
+    folder = clean_env / "jobs" / job_id
+    folder.mkdir(parents=True)
+    names = []
+    for n, size in enumerate([900, 900, 900, *[10] * 11], start=1):
+        names.append(f"video_{n}.mp4")
+        (folder / names[-1]).write_bytes(bytes(size))
+    (folder / "video_1.jpg").write_bytes(b"\xff\xd8\xff")
+    result = VideoClips(videos=tuple(names), thumbnail="video_1.jpg", duration_s=4.0,
+                        width=320, height=180, prompt="p")  # fmt: skip
+    job = Job(
+        job_id, JobKind.VIDEO, Origin("discord", "1"), VideoRequest(prompt="p"),
+        status=JobStatus.COMPLETED, outcome=JobOutcome(result=result, backend="fake"),
+    )  # fmt: skip
+    async with storybot(work=False) as bot:
+        planned = await uploads.plan(bot.service, job, 0, 1000, 2000)
     assert [len(m) for m in planned] == [2, 10, 2]
     assert [name for m in planned for _, name in m][:3] == ["video-1.mp4", "video-2.mp4",
                                                             "video-3.mp4"]  # fmt: skip
@@ -193,12 +211,12 @@ async def test_a_message_carries_at_most_25_mib_and_10_files(tmp_path: Path) -> 
 
 
 async def test_a_filtered_video_says_so(
-    fake: FakeDiscord, gemini: FakeGemini, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    fake: FakeDiscord, gemini: FakeGemini, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A video Veo's safety filter removed ends the response with a short reason, no file."""
     gemini.script("video", VideoFiltered())
     async with AsyncExitStack() as stack:
-        await start_bot(stack, fake, gemini, monkeypatch, tmp_path)
+        await start_bot(stack, fake, gemini, monkeypatch)
         interaction = fake.send_command("video", {"prompt": "a kitten chasing a leaf"})
         final = await delivered(fake, interaction)
     assert final.json["content"] == "❌ the clip was blocked by Veo's safety filter"
@@ -206,12 +224,12 @@ async def test_a_filtered_video_says_so(
 
 
 async def test_the_cancel_button_stops_a_video(
-    fake: FakeDiscord, gemini: FakeGemini, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    fake: FakeDiscord, gemini: FakeGemini, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The progress of a video carries the Cancel button; pressing it ends the job, no file."""
     gemini.video_latency_s = 30
     async with AsyncExitStack() as stack:
-        store = await start_bot(stack, fake, gemini, monkeypatch, tmp_path)
+        store = await start_bot(stack, fake, gemini, monkeypatch)
         interaction = fake.send_command("video", {"prompt": "a kitten chasing a leaf"})
         edit = await fake.wait_for(
             "PATCH", f"{interaction.token}/messages/@original",
@@ -230,12 +248,12 @@ async def test_the_cancel_button_stops_a_video(
 
 
 async def test_the_daily_video_limit_says_when_it_frees_up(
-    fake: FakeDiscord, gemini: FakeGemini, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    fake: FakeDiscord, gemini: FakeGemini, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """With one animated job a day, the second /video is refused, visible only to the user,
     saying when the next one frees up; Veo is not called again."""
     async with AsyncExitStack() as stack:
-        await start_bot(stack, fake, gemini, monkeypatch, tmp_path, STORYBOT_ANIMATED_PER_DAY="1")
+        await start_bot(stack, fake, gemini, monkeypatch, STORYBOT_ANIMATED_PER_DAY="1")
         first = fake.send_command("video", {"prompt": "a kitten chasing a leaf", "duration": 4})
         await delivered(fake, first)
         second = fake.send_command("video", {"prompt": "a puppy chasing a ball"})
@@ -261,7 +279,6 @@ async def test_a_file_that_is_no_usable_picture_is_refused(
     fake: FakeDiscord,
     gemini: FakeGemini,
     monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
     data: bytes,
     filename: str,
     content_type: str | None,
@@ -270,7 +287,7 @@ async def test_a_file_that_is_no_usable_picture_is_refused(
     """A non-picture, an oversized picture (both refused before any download) or a file that
     only claims to be a PNG gets an ephemeral correction; no job, no Veo call."""
     async with AsyncExitStack() as stack:
-        store = await start_bot(stack, fake, gemini, monkeypatch, tmp_path)
+        store = await start_bot(stack, fake, gemini, monkeypatch)
         image = fake.user_attachment(data, filename, content_type=content_type)
         options: dict[str, Any] = {"prompt": "a kitten chasing a leaf", "image": image}
         interaction = fake.send_command("video", options)
@@ -293,7 +310,7 @@ async def test_a_slow_picture_download_is_deferred_in_time(
     fake.download_latency_s = 2.0
     picture = png()
     async with AsyncExitStack() as stack:
-        await start_bot(stack, fake, gemini, monkeypatch, tmp_path)
+        await start_bot(stack, fake, gemini, monkeypatch)
         good = fake.send_command(
             "video", {"prompt": "the garden comes alive", "duration": 4,
                       "image": fake.user_attachment(picture, "garden.png")},
@@ -319,11 +336,11 @@ async def test_a_slow_picture_download_is_deferred_in_time(
 
 
 async def test_help_mentions_video(
-    fake: FakeDiscord, gemini: FakeGemini, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    fake: FakeDiscord, gemini: FakeGemini, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """/help lists /video and its options; /video is registered with an attachment option."""
     async with AsyncExitStack() as stack:
-        await start_bot(stack, fake, gemini, monkeypatch, tmp_path)
+        await start_bot(stack, fake, gemini, monkeypatch)
         interaction = fake.send_command("help")
         answer = await fake.wait_for("POST", f"{interaction.id}/{interaction.token}/callback")
     content = answer.json["data"]["content"]

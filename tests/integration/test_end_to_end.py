@@ -25,21 +25,21 @@ def produced(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyp
     request = StoryRequest(theme="a cat and a dog", scenes=3)
     result = asyncio.run(Pipeline(providers).run(JobId("e2e"), request, workdir, RecordingSink()))
     narrations = [audio.from_wav((workdir / f"scene_{i:02d}.wav").read_bytes()) for i in (1, 2, 3)]
-    return result, narrations, probe(result.video)
+    return result, narrations, probe(workdir / result.video), workdir
 
 
 def test_format_plays_inline(produced) -> None:  # type: ignore[no-untyped-def]
     """H.264 yuv420p + AAC, 1280×720 at 24 fps, and the index (moov) before the media data."""
-    result, _, p = produced
+    result, _, p, workdir = produced
     assert (p.video_codec, p.audio_codec, p.pix_fmt) == ("h264", "aac", "yuv420p")
     assert (p.width, p.height, p.fps) == (1280, 720, 24.0)
-    boxes = top_level_boxes(result.video)
+    boxes = top_level_boxes(workdir / result.video)
     assert boxes.index("moov") < boxes.index("mdat")
 
 
 def test_duration_is_narrations_plus_pauses(produced) -> None:  # type: ignore[no-untyped-def]
     """The video lasts exactly as long as the narrations plus a 0.4 s pause each (±0.1 s)."""
-    result, narrations, p = produced
+    result, narrations, p, _ = produced
     expected = sum(n.duration_s + 0.4 for n in narrations)
     assert abs(p.duration_s - expected) < 0.1
     assert abs(result.duration_s - expected) < 0.01
@@ -49,8 +49,7 @@ def test_duration_is_narrations_plus_pauses(produced) -> None:  # type: ignore[n
 def test_each_narration_starts_on_its_own_picture(produced) -> None:  # type: ignore[no-untyped-def]
     """One frame after each narration starts (crossfades on), the frame looks most like that
     scene's picture: crossfades sit inside the pause before it, never over the narration."""
-    result, narrations, p = produced
-    workdir = result.video.parent
+    _, narrations, p, workdir = produced
     pictures = [
         np.asarray(Image.open(workdir / f"scene_{i:02d}.png").convert("L").resize((32, 32)),
                    dtype=np.float32)
@@ -67,7 +66,7 @@ def test_each_narration_starts_on_its_own_picture(produced) -> None:  # type: ig
 
 def test_frames_differ_between_scenes(produced) -> None:  # type: ignore[no-untyped-def]
     """Every scene shows a different picture."""
-    result, _, p = produced
+    result, _, p, _ = produced
     firsts = [p.frames[round(s * 24)] for s in result.scene_starts_s]
     for a in range(len(firsts)):
         for b in range(a + 1, len(firsts)):
@@ -76,7 +75,7 @@ def test_frames_differ_between_scenes(produced) -> None:  # type: ignore[no-unty
 
 def test_audio_matches_each_narration_in_place(produced) -> None:  # type: ignore[no-untyped-def]
     """Decoded audio lines up with each scene's narration: no sample lost or shifted."""
-    _, narrations, p = produced
+    _, narrations, p, _ = produced
     rate = p.sample_rate
     offset = 0
     for n in narrations:
@@ -92,8 +91,8 @@ def test_audio_matches_each_narration_in_place(produced) -> None:  # type: ignor
 
 def test_thumbnail_within_limits(produced) -> None:  # type: ignore[no-untyped-def]
     """A JPEG of at most 320 px and under 200 kB sits beside the video."""
-    result, _, _ = produced
-    with Image.open(result.thumbnail) as thumb:
+    result, _, _, workdir = produced
+    with Image.open(workdir / result.thumbnail) as thumb:
         assert thumb.format == "JPEG"
         assert max(thumb.size) <= 320
-    assert result.thumbnail.stat().st_size < 200_000
+    assert (workdir / result.thumbnail).stat().st_size < 200_000

@@ -103,7 +103,7 @@ async def test_four_scene_story_end_to_end(
         for i in ("01", "02", "03", "04")
     ]
     expected = sum(s.duration_s + 0.4 for s in speeches)
-    assert abs(probe(result.video).duration_s - expected) < 0.1
+    assert abs(probe(tmp_path / result.video).duration_s - expected) < 0.1
 
 
 async def test_scenes_after_the_first_send_the_first_picture(

@@ -3,10 +3,11 @@
 The API runs on real uvicorn on 127.0.0.1, in a thread with its own event loop (schemathesis
 calls it synchronously), with the real JobStore and offline providers. One real video job is
 rendered first, so the job endpoints also meet a completed job (result, file, ranges) and a
-queued one, besides ids that do not exist. The runner that then serves the fuzz is never
-started: submissions go through every check a running one makes (fields, limits, the theme
-check, voices and languages, the first-frame picture) and are queued, but nothing renders and
-no webhook is sent. Rendering, downloads and webhooks are covered by test_http_api.py.
+queued one, besides ids that do not exist. The core that then serves the fuzz takes requests
+without running jobs (`work=False`): submissions go through every check a working one makes
+(fields, limits, the theme check, voices and languages, the first-frame picture) and are
+queued, but nothing renders and no webhook is sent. Rendering, downloads and webhooks are
+covered by test_http_api.py, test_http_files.py and test_http_webhooks.py.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Iterator
-from pathlib import Path
+from contextlib import AbstractAsyncContextManager
+from typing import TYPE_CHECKING
 
 import pytest
 import schemathesis
@@ -23,23 +25,28 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from bot.http_api import PLATFORM, HttpApi, token_id
 from core.config import Settings
-from core.jobs import JobStore, Origin, open_job_store
-from core.models import VideoRequest
-from core.pipeline import Pipeline
+from core.models import Origin, VideoRequest
 from core.providers import build_providers
-from core.runner import JobRunner, RunnerLimits
+
+if TYPE_CHECKING:
+    from core.bootstrap import StoryBot
+    from tests.conftest import OpenStoryBot
 
 TOKEN = "fuzz-token-0123456789abcdef"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 EXAMPLES = 25  # per strategy: 22 strategies, about 520 generated requests in all
+# No limit gets in the fuzz's way.
+LIMITS = {
+    "user_jobs_in_flight": 100_000, "user_jobs_per_day": 100_000, "animated_per_day": 100_000,
+}  # fmt: skip
 
 
 class ServerThread:
     """The API in a thread of its own until `stop()`; `job_ids` are a completed and a queued
     job of TOKEN's."""
 
-    def __init__(self, tmp_path: Path, api_settings: Settings) -> None:
-        self.tmp_path, self.settings = tmp_path, api_settings
+    def __init__(self, storybot: OpenStoryBot, api_settings: Settings) -> None:
+        self.storybot, self.settings = storybot, api_settings
         self.port = 0
         self.job_ids: list[str] = []
         self._ready = threading.Event()
@@ -48,26 +55,22 @@ class ServerThread:
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=asyncio.run, args=(self._main(),), daemon=True)
 
-    def _runner(self, store: JobStore) -> JobRunner:
-        limits = RunnerLimits(
-            user_jobs_in_flight=100_000, user_jobs_per_day=100_000, animated_per_day=100_000
-        )
-        pipeline = Pipeline(build_providers(self.settings))
-        return JobRunner(store, pipeline, self.tmp_path / "jobs", limits)
+    def _storybot(self, *, work: bool) -> AbstractAsyncContextManager[StoryBot]:
+        providers = build_providers(self.settings)  # the offline ones, animator included
+        return self.storybot(providers, settings=self.settings, work=work, **LIMITS)
 
     async def _main(self) -> None:
         try:
-            async with open_job_store(self.tmp_path / "jobs.db") as store:
-                origin = Origin(PLATFORM, token_id(TOKEN), extra={"base_url": "/"})
-                request = VideoRequest(prompt="a kitten chasing a leaf", duration_s=4)
-                async with self._runner(store) as working:
-                    done = await working.submit_video(request, origin)
-                    async for _ in working.subscribe(done.id):
-                        pass
-                runner = self._runner(store)  # never started: no workers
-                queued = await runner.submit_video(request, origin)
+            origin = Origin(PLATFORM, token_id(TOKEN), extra={"base_url": "/"})
+            request = VideoRequest(prompt="a kitten chasing a leaf", duration_s=4)
+            async with self._storybot(work=True) as working:
+                done = await working.service.submit_video(request, origin)
+                async for _ in working.service.subscribe(done.id):
+                    pass
+            async with self._storybot(work=False) as bot:  # takes requests, runs nothing
+                queued = await bot.service.submit_video(request, origin)
                 self.job_ids = [done.id, queued.id]
-                async with HttpApi(runner, self.settings) as http:
+                async with HttpApi(bot.service, self.settings) as http:
                     self.port, self._loop = http.port, asyncio.get_running_loop()
                     self._stop = asyncio.Event()
                     self._ready.set()
@@ -91,11 +94,11 @@ class ServerThread:
 
 
 @pytest.fixture
-def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ServerThread]:
+def server(storybot: OpenStoryBot, monkeypatch: pytest.MonkeyPatch) -> Iterator[ServerThread]:
     monkeypatch.setenv("STORYBOT_HTTP_PORT", "0")
     monkeypatch.setenv("STORYBOT_HTTP_TOKENS", TOKEN)
     monkeypatch.setenv("STORYBOT_HTTP_MAX_IMAGE_MB", "0.5")
-    thread = ServerThread(tmp_path, Settings(_env_file=None))  # type: ignore[call-arg]
+    thread = ServerThread(storybot, Settings(_env_file=None))  # type: ignore[call-arg]
     thread.start()
     try:
         yield thread

@@ -59,7 +59,7 @@ async def render(
     workdir = tmp_path / name
     workdir.mkdir()
     result = await Pipeline(providers).run(JobId(name), request, workdir, RecordingSink())
-    return result, probe(result.video, frame_size=FRAME)
+    return result, probe(workdir / result.video, frame_size=FRAME)
 
 
 def band_difference(a: Probe, b: Probe) -> float:
@@ -81,5 +81,5 @@ async def test_a_script_the_font_cannot_draw_is_left_uncaptioned(tmp_path: Path)
     assert japanese_frames.duration_s == pytest.approx(japanese.duration_s, abs=0.1)
     assert band_difference(japanese_frames, plain) < 4  # no caption: no boxes, no band
     assert band_difference(english, plain) > 30  # the comparison does see a caption
-    subtitles = japanese.subtitles.read_text(encoding="utf-8")
+    subtitles = (tmp_path / "ja" / japanese.subtitles).read_text(encoding="utf-8")
     assert all(line in subtitles for line in JAPANESE)  # players can still show them

@@ -7,22 +7,20 @@ import itertools
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
-from bot.telegram_adapter import TelegramAdapter
 from core.config import Settings
-from core.jobs import JobStatus, JobStore, open_job_store
-from core.models import Aspect, Scene, Style
-from core.pipeline import Pipeline, PipelineLimits
+from core.models import JobStatus
 from core.providers import Providers
-from core.providers.offline import OfflineIllustrator, OfflineNarrator, OfflineStoryWriter
-from core.runner import JobRunner, RunnerLimits
+from core.providers.offline import OfflineNarrator, OfflineStoryWriter
+from core.store import JobStore
+from tests.fakes import SlowIllustrator
 from tests.probe import probe
+from tests.telegram_bot import edits_of, start_adapter, telegram_settings
 from tests.telegram_server import Call, FakeTelegram
 
 if TYPE_CHECKING:
@@ -31,63 +29,18 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.slow
 
 
-class SlowIllustrator(OfflineIllustrator):
-    """Offline pictures that take a while, so a job spans several progress edits."""
-
-    def __init__(self, delay: float) -> None:
-        self.delay = delay
-        self.calls = 0
-
-    async def draw(
-        self, scene: Scene, *, style: Style, aspect: Aspect, reference: bytes | None = None
-    ) -> bytes:
-        self.calls += 1
-        await asyncio.sleep(self.delay)
-        return await super().draw(scene, style=style, aspect=aspect, reference=reference)
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram() as server:
-        yield server
-
-
-def telegram_settings(
-    fake: FakeTelegram, monkeypatch: pytest.MonkeyPatch, **extra: str
-) -> Settings:
-    env = {
-        "TELEGRAM_BOT_TOKEN": fake.token,
-        "TELEGRAM_API_BASE_URL": fake.base_url,
-        "TELEGRAM_API_FILE_URL": fake.base_file_url,
-        "STORYBOT_IMAGE_CONCURRENCY": "1",
-        **extra,
-    }
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    return Settings(_env_file=None)  # type: ignore[call-arg]
+FAKE = FakeTelegram
 
 
 async def start_bot(
-    stack: AsyncExitStack, settings: Settings, tmp_path: Path, delay: float = 0.0
+    stack: AsyncExitStack, settings: Settings, delay: float = 0.0
 ) -> tuple[JobStore, SlowIllustrator]:
+    """The Telegram adapter over the offline providers, pictures taking `delay` s each; jobs
+    left unfinished by an earlier start resume."""
     illustrator = SlowIllustrator(delay)
     providers = Providers(OfflineStoryWriter(), illustrator, OfflineNarrator())
-    store = await stack.enter_async_context(open_job_store(tmp_path / "jobs.db"))
-    runner = await stack.enter_async_context(
-        JobRunner(
-            store, Pipeline(providers, PipelineLimits.from_settings(settings)),
-            tmp_path / "jobs", RunnerLimits.from_settings(settings),
-            resume_platforms=frozenset({"telegram"}),
-        )
-    )  # fmt: skip
-    await stack.enter_async_context(TelegramAdapter(runner, settings))
-    return store, illustrator
-
-
-def edits_of(fake: FakeTelegram, message_id: int) -> list:  # type: ignore[type-arg]
-    return [
-        c for c in fake.calls_to("editMessageText") if int(c.params["message_id"]) == message_id
-    ]
+    bot = await start_adapter(stack, settings, providers, resume=True)
+    return bot.store, illustrator
 
 
 def is_summary(call: Call) -> bool:
@@ -101,7 +54,7 @@ async def test_story_end_to_end(
     """`/story a cat and a dog` → one progress message edited in place → an inline MP4."""
     settings = telegram_settings(fake, monkeypatch)
     async with AsyncExitStack() as stack:
-        await start_bot(stack, settings, tmp_path, delay=2.0)
+        await start_bot(stack, settings, delay=2.0)
         await fake.wait_for("setMyCommands")
         asked = fake.send_command("/story scenes=4 a cat and a dog")
         sent = await fake.wait_for("sendVideo", timeout=120)
@@ -134,13 +87,13 @@ async def test_story_end_to_end(
 
 
 async def test_flood_control_is_honoured(
-    fake: FakeTelegram, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    fake: FakeTelegram, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """After a 429 with retry_after=4 on an edit, that message is not edited for 4 s."""
     settings = telegram_settings(fake, monkeypatch)
     fake.fail_next("editMessageText", status=429, retry_after=4)
     async with AsyncExitStack() as stack:
-        await start_bot(stack, settings, tmp_path, delay=1.5)
+        await start_bot(stack, settings, delay=1.5)
         fake.send_command("/story scenes=5 a fox")
         await fake.wait_for("sendVideo", timeout=120)
         await fake.wait_for("editMessageText", is_summary)
@@ -152,12 +105,12 @@ async def test_flood_control_is_honoured(
 
 
 async def test_cancel_button_stops_the_job(
-    fake: FakeTelegram, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, wait_until: WaitUntil
+    fake: FakeTelegram, monkeypatch: pytest.MonkeyPatch, wait_until: WaitUntil
 ) -> None:
     """The Cancel button stops provider calls; no video is sent; the message says so."""
     settings = telegram_settings(fake, monkeypatch)
     async with AsyncExitStack() as stack:
-        store, illustrator = await start_bot(stack, settings, tmp_path, delay=1.0)
+        store, illustrator = await start_bot(stack, settings, delay=1.0)
         fake.send_command("/story scenes=6 a cat")
         first = await fake.wait_for("sendMessage")
         await wait_until(lambda: illustrator.calls >= 2, what="the second picture")
@@ -190,11 +143,12 @@ async def test_video_over_the_upload_limit_is_re_encoded(
     """With a limit below the video's size, the bot re-encodes it to fit and sends that."""
     settings = telegram_settings(fake, monkeypatch, STORYBOT_TELEGRAM_UPLOAD_LIMIT_MB="0.4")
     async with AsyncExitStack() as stack:
-        store, _ = await start_bot(stack, settings, tmp_path)
+        store, _ = await start_bot(stack, settings)
         fake.send_command("/story scenes=3 a cat and a dog")
         sent = await fake.wait_for("sendVideo", timeout=120)
-        original = (await store.recent())[0].metadata["file_size"]
-    assert original > 400_000
+        (job,) = await store.recent()
+    assert job.outcome is not None
+    assert job.outcome.file_sizes[0] > 400_000
     assert len(sent.files["video"].data) <= 400_000 * 0.96
     path = tmp_path / "small.mp4"
     path.write_bytes(sent.files["video"].data)
@@ -213,12 +167,12 @@ async def test_video_over_the_upload_limit_is_re_encoded(
     ],
 )
 async def test_bad_input_gets_a_clear_reply(
-    fake: FakeTelegram, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, text: str, reply: str
+    fake: FakeTelegram, monkeypatch: pytest.MonkeyPatch, text: str, reply: str
 ) -> None:
     """Missing theme, over-long themes, bad options and unfit themes get a short reply."""
     settings = telegram_settings(fake, monkeypatch)
     async with AsyncExitStack() as stack:
-        await start_bot(stack, settings, tmp_path)
+        await start_bot(stack, settings)
         fake.send_command(text)
         answer = await fake.wait_for("sendMessage")
     assert reply in answer.params["text"]
@@ -226,12 +180,12 @@ async def test_bad_input_gets_a_clear_reply(
 
 
 async def test_editing_a_command_starts_nothing_new(
-    fake: FakeTelegram, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    fake: FakeTelegram, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Editing a sent `/story` (or `/video`) message is not a new request: one job only."""
     settings = telegram_settings(fake, monkeypatch)
     async with AsyncExitStack() as stack:
-        store, _ = await start_bot(stack, settings, tmp_path)
+        store, _ = await start_bot(stack, settings)
         sent = fake.send_command("/story scenes=1 a cat")
         await fake.wait_for("sendVideo", timeout=120)
         fake.edit_user_message(4242, sent, "/story scenes=1 a dog")
@@ -246,12 +200,12 @@ async def test_editing_a_command_starts_nothing_new(
 
 
 async def test_markup_characters_are_sent_as_plain_text(
-    fake: FakeTelegram, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    fake: FakeTelegram, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A theme with HTML/Markdown characters is accepted and nothing is sent with parse_mode."""
     settings = telegram_settings(fake, monkeypatch)
     async with AsyncExitStack() as stack:
-        store, _ = await start_bot(stack, settings, tmp_path)
+        store, _ = await start_bot(stack, settings)
         fake.send_command("/story scenes=1 <b>a cat</b> & *dog* _x_ [y](z)")
         await fake.wait_for("sendVideo", timeout=120)
         job = (await store.recent())[0]
@@ -260,12 +214,12 @@ async def test_markup_characters_are_sent_as_plain_text(
 
 
 async def test_two_chats_at_once_overlap(
-    fake: FakeTelegram, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    fake: FakeTelegram, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Two chats each get their own video, and their jobs run at the same time."""
     settings = telegram_settings(fake, monkeypatch, STORYBOT_MAX_CONCURRENT_JOBS="2")
     async with AsyncExitStack() as stack:
-        store, _ = await start_bot(stack, settings, tmp_path, delay=1.0)
+        store, _ = await start_bot(stack, settings, delay=1.0)
         fake.send_command("/story scenes=2 a cat", chat_id=1, user_id=1)
         fake.send_command("/story scenes=2 a dog", chat_id=2, user_id=2)
         await fake.wait_for("sendVideo", lambda c: c.params["chat_id"] == "1", timeout=120)
@@ -313,15 +267,15 @@ def test_run_without_front_ends_names_the_settings(capsys: pytest.CaptureFixture
 
 
 async def test_blocked_user_ends_as_delivery_failed(
-    fake: FakeTelegram, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, wait_until: WaitUntil
+    fake: FakeTelegram, monkeypatch: pytest.MonkeyPatch, wait_until: WaitUntil
 ) -> None:
     """A user who blocked the bot: the upload is refused once and the delivery is marked
     failed at once — another try cannot help (see test_telegram_faults.py for every fault)."""
-    from core.jobs import Delivery
+    from core.models import Delivery
 
     settings = telegram_settings(fake, monkeypatch)
     async with AsyncExitStack() as stack:
-        store, _ = await start_bot(stack, settings, tmp_path)
+        store, _ = await start_bot(stack, settings)
         fake.send_command("/story scenes=1 a cat", chat_id=77, user_id=77)
         await fake.wait_for("sendMessage")
         fake.blocked.add(77)

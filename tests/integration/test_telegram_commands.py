@@ -5,22 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
-from pathlib import Path
 
 import pytest
 
-from bot.telegram_adapter import TelegramAdapter
-from core.config import Settings
-from core.jobs import JobStatus, JobStore, open_job_store
-from core.models import Aspect, Scene, Style
-from core.pipeline import Pipeline, PipelineLimits
+from core.models import Aspect, JobStatus, Scene, Style
 from core.providers import Providers
 from core.providers.offline import OfflineIllustrator, OfflineNarrator, OfflineStoryWriter
-from core.runner import JobRunner, RunnerLimits
+from core.store import JobStore
+from tests.telegram_bot import start_adapter, telegram_settings
 from tests.telegram_server import NOT_MODIFIED, FakeTelegram
 
+FAKE = FakeTelegram
 CHAT = 5151
 
 
@@ -39,35 +35,19 @@ class GatedIllustrator(OfflineIllustrator):
         return await super().draw(scene, style=style, aspect=aspect, reference=reference)
 
 
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram() as server:
-        yield server
-
-
 async def start_bot(
     stack: AsyncExitStack,
     fake: FakeTelegram,
     monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
     illustrator: OfflineIllustrator,
 ) -> JobStore:
-    env = {
-        "TELEGRAM_BOT_TOKEN": fake.token, "TELEGRAM_API_BASE_URL": fake.base_url,
-        "TELEGRAM_API_FILE_URL": fake.base_file_url, "STORYBOT_PROGRESS_INTERVAL_S": "0.5",
-    }  # fmt: skip
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    """The Telegram adapter over the offline providers with `illustrator`, progress edits
+    every 0.5 s; returns once the bot is polling."""
+    settings = telegram_settings(fake, monkeypatch, STORYBOT_PROGRESS_INTERVAL_S="0.5")
     providers = Providers(OfflineStoryWriter(), illustrator, OfflineNarrator())
-    store = await stack.enter_async_context(open_job_store(tmp_path / "jobs.db"))
-    runner = await stack.enter_async_context(
-        JobRunner(store, Pipeline(providers, PipelineLimits.from_settings(settings)),
-                  tmp_path / "jobs", RunnerLimits.from_settings(settings))
-    )  # fmt: skip
-    await stack.enter_async_context(TelegramAdapter(runner, settings))
+    bot = await start_adapter(stack, settings, providers)
     await fake.wait_for("setMyCommands")
-    return store
+    return bot.store
 
 
 async def ask(fake: FakeTelegram, command: str) -> str:
@@ -81,11 +61,11 @@ async def ask(fake: FakeTelegram, command: str) -> str:
 
 
 async def test_status_lists_the_users_jobs(
-    fake: FakeTelegram, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    fake: FakeTelegram, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Before any job: a hint; after a story: its id, status, theme and age on one line."""
     async with AsyncExitStack() as stack:
-        store = await start_bot(stack, fake, monkeypatch, tmp_path, OfflineIllustrator())
+        store = await start_bot(stack, fake, monkeypatch, OfflineIllustrator())
         assert (await ask(fake, "/status")).startswith("Nothing yet. Try /story")
         fake.send_command("/story scenes=1 a cat on the moon", chat_id=CHAT, user_id=CHAT)
         await fake.wait_for("sendVideo", timeout=60)
@@ -95,13 +75,13 @@ async def test_status_lists_the_users_jobs(
 
 
 async def test_cancel_stops_the_running_job(
-    fake: FakeTelegram, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    fake: FakeTelegram, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """`/cancel` with nothing running says so; during a story it cancels it: the progress
     message says so and no video comes."""
     illustrator = GatedIllustrator()
     async with AsyncExitStack() as stack:
-        store = await start_bot(stack, fake, monkeypatch, tmp_path, illustrator)
+        store = await start_bot(stack, fake, monkeypatch, illustrator)
         assert await ask(fake, "/cancel") == "Nothing to cancel."
         fake.send_command("/story scenes=2 a cat", chat_id=CHAT, user_id=CHAT)
         await asyncio.wait_for(illustrator.started.wait(), 30)
@@ -114,16 +94,13 @@ async def test_cancel_stops_the_running_job(
 
 
 async def test_message_not_modified_is_not_an_error(
-    fake: FakeTelegram,
-    monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
-    caplog: pytest.LogCaptureFixture,
+    fake: FakeTelegram, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Telegram answers "message is not modified" to an edit: nothing is logged as a failure
     and the progress goes on to the final ✅."""
     fake.fail_next("editMessageText", status=400, description=NOT_MODIFIED)
     async with AsyncExitStack() as stack:
-        await start_bot(stack, fake, monkeypatch, tmp_path, OfflineIllustrator())
+        await start_bot(stack, fake, monkeypatch, OfflineIllustrator())
         fake.send_command("/story scenes=1 a cat", chat_id=CHAT, user_id=CHAT)
         await fake.wait_for("editMessageText", lambda c: c.params["text"].startswith("✅"))
     assert fake.calls_to("editMessageText")[0].status == 400

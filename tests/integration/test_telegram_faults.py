@@ -7,33 +7,27 @@ job's delivery state and a bound on the calls to the failing route.
 
 from __future__ import annotations
 
-import asyncio
-import dataclasses
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-from bot.telegram_adapter import TelegramAdapter
-from core.config import Settings
-from core.jobs import Delivery, Job, JobStore, open_job_store
-from core.pipeline import Pipeline, PipelineLimits
+from core.models import Delivery, Job
 from core.providers import Providers
 from core.providers.offline import OfflineIllustrator, OfflineNarrator, OfflineStoryWriter
-from core.runner import JobRunner, RunnerLimits
+from core.store import JobStore
+from tests.fakeserver import FakeServerError
+from tests.telegram_bot import start_adapter, telegram_settings
 from tests.telegram_server import FakeTelegram
 
+if TYPE_CHECKING:
+    from tests.conftest import WaitUntil
+
+FAKE = FakeTelegram
 CHAT = 4242
 UNCONFIRMED = "⚠️ Telegram did not confirm your video."
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram() as server:
-        yield server
 
 
 @dataclass(frozen=True)
@@ -87,38 +81,29 @@ ROWS = [
 
 
 async def start_bot(
-    stack: AsyncExitStack, fake: FakeTelegram, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    stack: AsyncExitStack, fake: FakeTelegram, monkeypatch: pytest.MonkeyPatch
 ) -> JobStore:
-    env = {
-        "TELEGRAM_BOT_TOKEN": fake.token, "TELEGRAM_API_BASE_URL": fake.base_url,
-        "TELEGRAM_API_FILE_URL": fake.base_file_url, "STORYBOT_PROGRESS_INTERVAL_S": "0.5",
-        "STORYBOT_TELEGRAM_UPLOAD_TIMEOUT_S": "1",
-    }  # fmt: skip
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    settings = Settings(_env_file=None)  # type: ignore[call-arg]
-    providers = Providers(OfflineStoryWriter(), OfflineIllustrator(), OfflineNarrator())
-    store = await stack.enter_async_context(open_job_store(tmp_path / "jobs.db"))
-    limits = dataclasses.replace(RunnerLimits.from_settings(settings), delivery_retry_delay_s=0.2)
-    runner = await stack.enter_async_context(
-        JobRunner(store, Pipeline(providers, PipelineLimits.from_settings(settings)),
-                  tmp_path / "jobs", limits)
+    """The Telegram adapter over the offline providers: progress edits every 0.5 s, uploads
+    that time out after 1 s, deliveries tried again after 0.2 s."""
+    settings = telegram_settings(
+        fake, monkeypatch,
+        STORYBOT_PROGRESS_INTERVAL_S="0.5", STORYBOT_TELEGRAM_UPLOAD_TIMEOUT_S="1",
     )  # fmt: skip
-    await stack.enter_async_context(TelegramAdapter(runner, settings))
+    providers = Providers(OfflineStoryWriter(), OfflineIllustrator(), OfflineNarrator())
+    bot = await start_adapter(stack, settings, providers, delivery_retry_delay_s=0.2)
     await fake.wait_for("setMyCommands")
-    return store
+    return bot.store
 
 
-async def settled(store: JobStore, timeout: float = 90) -> Job:  # noqa: ASYNC109
+async def settled(store: JobStore, wait_until: WaitUntil) -> Job:
     """The only job, once its delivery has ended one way or another."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+
+    async def ended() -> Job | None:
         jobs = await store.recent(limit=1)
-        if jobs and jobs[0].delivery in (Delivery.DELIVERED, Delivery.FAILED,
-                                         Delivery.UNCONFIRMED):  # fmt: skip
-            return jobs[0]
-        await asyncio.sleep(0.05)
-    raise AssertionError("the delivery did not end")
+        return jobs[0] if jobs and jobs[0].delivery.settled else None
+
+    job: Job = await wait_until(ended, timeout=90, interval=0.05, what="the delivery to end")
+    return job
 
 
 def last_text(fake: FakeTelegram) -> str:
@@ -128,15 +113,15 @@ def last_text(fake: FakeTelegram) -> str:
 
 @pytest.mark.parametrize("row", ROWS, ids=[row.name for row in ROWS])
 async def test_delivery_fault(
-    fake: FakeTelegram, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, row: Row
+    fake: FakeTelegram, monkeypatch: pytest.MonkeyPatch, wait_until: WaitUntil, row: Row
 ) -> None:
     row.arrange(fake)
     async with AsyncExitStack() as stack:
-        store = await start_bot(stack, fake, monkeypatch, tmp_path)
+        store = await start_bot(stack, fake, monkeypatch)
         fake.send_command("/story scenes=1 a cat", chat_id=CHAT)
         if row.during is not None:
             await row.during(fake)
-        job = await settled(store)
+        job = await settled(store, wait_until)
         if row.delivery is not Delivery.FAILED:  # the last word comes after the delivery
             await fake.wait_for(
                 "sendMessage" if row.during else "editMessageText",
@@ -155,26 +140,26 @@ async def test_delivery_fault(
 
 
 async def test_flood_control_waits_exactly_what_telegram_asked(
-    fake: FakeTelegram, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    fake: FakeTelegram, monkeypatch: pytest.MonkeyPatch, wait_until: WaitUntil
 ) -> None:
     """A 429 on sendVideo with retry_after 2: the video is sent again no sooner than 2 s."""
     fake.fail_next("sendVideo", retry_after=2)
     async with AsyncExitStack() as stack:
-        store = await start_bot(stack, fake, monkeypatch, tmp_path)
+        store = await start_bot(stack, fake, monkeypatch)
         fake.send_command("/story scenes=1 a cat", chat_id=CHAT)
-        await settled(store)
+        await settled(store, wait_until)
     first, second = fake.calls_to("sendVideo")
     assert second.time - first.time >= 2.0
 
 
 async def test_a_413_sends_a_smaller_video(
-    fake: FakeTelegram, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    fake: FakeTelegram, monkeypatch: pytest.MonkeyPatch, wait_until: WaitUntil
 ) -> None:
     fake.fail_next("sendVideo", status=413)
     async with AsyncExitStack() as stack:
-        store = await start_bot(stack, fake, monkeypatch, tmp_path)
+        store = await start_bot(stack, fake, monkeypatch)
         fake.send_command("/story scenes=1 a cat", chat_id=CHAT)
-        await settled(store)
+        await settled(store, wait_until)
     refused, sent = fake.calls_to("sendVideo")
     assert (refused.status, sent.status) == (413, 200)
     assert len(sent.files["video"].data) < len(refused.files["video"].data)
@@ -193,5 +178,5 @@ async def test_a_broken_fake_fails_its_test() -> None:
         session.post(f"{fake.base_url}{fake.token}/getMe") as reply,
     ):
         assert reply.status == 500
-    with pytest.raises(AssertionError, match="ZeroDivisionError"):
+    with pytest.raises(FakeServerError, match="ZeroDivisionError"):
         await fake.stop()

@@ -12,27 +12,18 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from bot.telegram_adapter import TelegramAdapter
-from core.config import Settings
-from core.jobs import JobStatus, JobStore, open_job_store
-from core.pipeline import Pipeline, PipelineLimits
-from core.providers import build_providers
-from core.runner import JobRunner, RunnerLimits
+from core.models import JobStatus
+from core.store import JobStore
 from tests.gemini_server import FakeGemini, VideoFiltered
-from tests.integration.test_telegram import edits_of, telegram_settings
 from tests.probe import probe
+from tests.telegram_bot import edits_of, start_adapter, telegram_settings
 from tests.telegram_server import Call, FakeTelegram
 
 pytestmark = pytest.mark.slow
 
+FAKE = FakeTelegram
 KEY = "AIzaSy-telegram-video-test-key-012"
 INTERVAL = 0.5  # progress edits of one message at least this far apart
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram() as server:
-        yield server
 
 
 @pytest.fixture
@@ -46,28 +37,18 @@ async def start_bot(
     fake: FakeTelegram,
     gemini: FakeGemini,
     monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
     **extra: str,
 ) -> JobStore:
-    """The Telegram adapter over a runner whose providers are Google's on the fake (express
-    mode): Veo for clips, Gemini for stories, pictures and narration."""
+    """The Telegram adapter over the core with Google's providers on the fake (express mode):
+    Veo for clips, Gemini for stories, pictures and narration."""
     env = gemini.vertex_env(express=True) | {
         "GOOGLE_API_KEY": KEY, "STORYBOT_VIDEO_POLL_S": "0.05",
         "STORYBOT_PROGRESS_INTERVAL_S": str(INTERVAL),
     }  # fmt: skip
-    settings: Settings = telegram_settings(fake, monkeypatch, **env, **extra)
-    providers = build_providers(settings)
-    stack.push_async_callback(providers.aclose)
-    store = await stack.enter_async_context(open_job_store(tmp_path / "jobs.db"))
-    runner = await stack.enter_async_context(
-        JobRunner(
-            store, Pipeline(providers, PipelineLimits.from_settings(settings)),
-            tmp_path / "jobs", RunnerLimits.from_settings(settings),
-        )
-    )  # fmt: skip
-    await stack.enter_async_context(TelegramAdapter(runner, settings))
+    settings = telegram_settings(fake, monkeypatch, **env, **extra)
+    bot = await start_adapter(stack, settings)
     await fake.wait_for("setMyCommands")
-    return store
+    return bot.store
 
 
 async def ended(fake: FakeTelegram, chat_id: int = 4242) -> Call:
@@ -109,7 +90,7 @@ async def test_text_to_video_end_to_end(
     stage, then a summary) → one inline MP4 replying to the request; Veo got no image."""
     gemini.video_latency_s = 1.5
     async with AsyncExitStack() as stack:
-        await start_bot(stack, fake, gemini, monkeypatch, tmp_path)
+        await start_bot(stack, fake, gemini, monkeypatch)
         asked = fake.send_command("/video a kitten chasing a leaf")
         sent = await fake.wait_for("sendVideo", timeout=60)
         summary = await ended(fake)
@@ -144,13 +125,13 @@ async def test_text_to_video_end_to_end(
 
 
 async def test_photo_captioned_video_starts_from_the_photo(
-    fake: FakeTelegram, gemini: FakeGemini, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    fake: FakeTelegram, gemini: FakeGemini, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A 16:9 photo with the caption `/video …`: its largest size is fetched through getFile
     and reaches Veo byte for byte as the first frame."""
     photo = picture((1280, 720))
     async with AsyncExitStack() as stack:
-        await start_bot(stack, fake, gemini, monkeypatch, tmp_path)
+        await start_bot(stack, fake, gemini, monkeypatch)
         asked = fake.send_photo(photo, caption="/video aspect=16:9 the cat wakes up")
         sent = await fake.wait_for("sendVideo", timeout=60)
         await ended(fake)
@@ -163,15 +144,13 @@ async def test_photo_captioned_video_starts_from_the_photo(
 
 
 async def test_reply_to_a_photo_and_a_picture_sent_as_file(
-    fake: FakeTelegram, gemini: FakeGemini, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    fake: FakeTelegram, gemini: FakeGemini, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """`/video …` replying to a photo starts from that photo; a PNG sent as a file with the
     caption `/video@bot …` starts from that PNG; both reach Veo unchanged."""
     photo, png = picture((640, 360)), picture((320, 180), "PNG")
     async with AsyncExitStack() as stack:
-        await start_bot(
-            stack, fake, gemini, monkeypatch, tmp_path, STORYBOT_USER_JOBS_IN_FLIGHT="2"
-        )
+        await start_bot(stack, fake, gemini, monkeypatch, STORYBOT_USER_JOBS_IN_FLIGHT="2")
         photo_id = fake.send_photo(photo)
         fake.send_command("/video the leaves start to fall", reply_to=photo_id)
         fake.send_document(png, filename="frame.png", caption="/video@story_test_bot it snows")
@@ -188,7 +167,7 @@ async def test_count_two_is_one_album(
     """`/video count=2 …`: Veo makes two samples, sent as ONE album of two inline MP4s with
     the caption on the first and a thumbnail each."""
     async with AsyncExitStack() as stack:
-        await start_bot(stack, fake, gemini, monkeypatch, tmp_path)
+        await start_bot(stack, fake, gemini, monkeypatch)
         fake.send_command("/video count=2 duration=4 aspect=9:16 two kittens")
         album = await fake.wait_for("sendMediaGroup", timeout=60)
         summary = await ended(fake)
@@ -224,9 +203,7 @@ async def test_album_fits_the_upload_limit_and_waits_out_flood_control(
     is waited out once, then the album is sent, once."""
     async with AsyncExitStack() as stack:
         gemini = await stack.enter_async_context(FakeGemini(api_key=KEY))  # 1280x720 clips
-        await start_bot(
-            stack, fake, gemini, monkeypatch, tmp_path, STORYBOT_TELEGRAM_UPLOAD_LIMIT_MB="0.3"
-        )
+        await start_bot(stack, fake, gemini, monkeypatch, STORYBOT_TELEGRAM_UPLOAD_LIMIT_MB="0.3")
         fake.fail_next("sendMediaGroup", status=429, retry_after=1)
         fake.send_command("/video count=2 duration=4 two kittens")
         summary = await ended(fake)
@@ -244,13 +221,13 @@ async def test_album_fits_the_upload_limit_and_waits_out_flood_control(
 
 
 async def test_filtered_clip_is_explained_in_chat(
-    fake: FakeTelegram, gemini: FakeGemini, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    fake: FakeTelegram, gemini: FakeGemini, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A result Veo's safety filter removed fails the job; the progress message says so, in one
     short line, and nothing is uploaded."""
     gemini.script("video", VideoFiltered())
     async with AsyncExitStack() as stack:
-        store = await start_bot(stack, fake, gemini, monkeypatch, tmp_path)
+        store = await start_bot(stack, fake, gemini, monkeypatch)
         fake.send_command("/video a kitten chasing a leaf")
         final = await ended(fake)
         job = (await store.recent())[0]
@@ -268,13 +245,12 @@ async def test_second_clip_job_of_the_day_is_refused(
     fake: FakeTelegram,
     gemini: FakeGemini,
     monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
     first: str,
 ) -> None:
     """With one animated job a day, a /video after a /video (or after an animated story) is
     refused with when the next one frees up; Veo is not asked again."""
     async with AsyncExitStack() as stack:
-        await start_bot(stack, fake, gemini, monkeypatch, tmp_path, STORYBOT_ANIMATED_PER_DAY="1")
+        await start_bot(stack, fake, gemini, monkeypatch, STORYBOT_ANIMATED_PER_DAY="1")
         fake.send_command(first)
         assert (await ended(fake)).params["text"].startswith("✅")
         starts = len(gemini.calls("video"))
@@ -312,7 +288,6 @@ async def test_bad_video_requests_get_a_one_line_correction(
     fake: FakeTelegram,
     gemini: FakeGemini,
     monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
     kind: str,
     text: str,
     reply: str,
@@ -320,7 +295,7 @@ async def test_bad_video_requests_get_a_one_line_correction(
     """Bad options, a missing prompt (typed or as a caption), an unfit prompt and a file that
     only claims to be a picture each get a short reply; nothing reaches Veo."""
     async with AsyncExitStack() as stack:
-        await start_bot(stack, fake, gemini, monkeypatch, tmp_path)
+        await start_bot(stack, fake, gemini, monkeypatch)
         if kind == "photo":
             fake.send_photo(picture((320, 180)), caption=text)
         elif kind == "file":
@@ -336,12 +311,12 @@ async def test_bad_video_requests_get_a_one_line_correction(
 
 
 async def test_captions_for_other_bots_and_plain_photos_are_ignored(
-    fake: FakeTelegram, gemini: FakeGemini, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    fake: FakeTelegram, gemini: FakeGemini, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """In a group, a photo captioned `/video@other_bot …` or with an ordinary caption gets no
     answer; `/help` then answers (so the earlier updates were seen and skipped)."""
     async with AsyncExitStack() as stack:
-        await start_bot(stack, fake, gemini, monkeypatch, tmp_path)
+        await start_bot(stack, fake, gemini, monkeypatch)
         group = {"chat_id": -100, "chat_type": "group"}
         fake.send_photo(picture((320, 180)), caption="/video@other_bot a cat", **group)
         fake.send_photo(picture((320, 180)), caption="my cat", **group)
@@ -353,12 +328,12 @@ async def test_captions_for_other_bots_and_plain_photos_are_ignored(
 
 
 async def test_help_mentions_video_and_its_options(
-    fake: FakeTelegram, gemini: FakeGemini, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    fake: FakeTelegram, gemini: FakeGemini, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """/start and the command menu mention /video; the help lists its options and the photo
     forms."""
     async with AsyncExitStack() as stack:
-        await start_bot(stack, fake, gemini, monkeypatch, tmp_path)
+        await start_bot(stack, fake, gemini, monkeypatch)
         fake.send_command("/start")
         answer = await fake.wait_for("sendMessage")
     text = answer.params["text"]

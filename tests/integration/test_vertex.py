@@ -88,7 +88,7 @@ async def test_three_scene_story_with_imagen_in_project_mode(
     assert len(fake.calls("tts")) == 3
     assert all(r.path.startswith("/v1beta1/projects/p/") for r in fake.calls("story"))
     assert result.story.title.startswith("Whiskers")
-    video = probe(result.video)
+    video = probe(tmp_path / result.video)
     assert (video.width, video.height) == (720, 1280)
     assert providers.models["pictures"] == "imagen-4.0-generate-001"
 

@@ -10,8 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from core.assembly import assemble_story, save_fitted
+from core.limits import PipelineLimits
 from core.models import Aspect, JobId, Scene, Story, StoryRequest, StoryVideo, Style
-from core.pipeline import Pipeline, PipelineLimits, assemble_story, save_fitted
+from core.pipeline import Pipeline
 from core.providers import Providers
 from core.providers.offline import OfflineIllustrator, OfflineNarrator, OfflineStoryWriter
 from tests.fakes import FakeNarrator, RecordingSink
@@ -25,12 +27,12 @@ def offline() -> Providers:
 
 
 @pytest.fixture(scope="module")
-def story_video(tmp_path_factory: pytest.TempPathFactory) -> tuple[StoryVideo, Probe]:
+def story_video(tmp_path_factory: pytest.TempPathFactory) -> tuple[StoryVideo, Probe, Path]:
     """A 3-scene offline story with captions, crossfades and motion."""
     workdir = tmp_path_factory.mktemp("craft")
     request = StoryRequest(theme="a cat and a dog", scenes=3)
     result = asyncio.run(Pipeline(offline()).run(JobId("c"), request, workdir, RecordingSink()))
-    return result, probe(result.video, frame_size=64)
+    return result, probe(workdir / result.video, frame_size=64), workdir
 
 
 def scene_ranges(result: StoryVideo, frames: int) -> list[range]:
@@ -38,9 +40,9 @@ def scene_ranges(result: StoryVideo, frames: int) -> list[range]:
     return [range(a, b) for a, b in itertools.pairwise(starts)]
 
 
-def test_stills_move_without_showing_an_edge(story_video: tuple[StoryVideo, Probe]) -> None:
+def test_stills_move_without_showing_an_edge(story_video: tuple[StoryVideo, Probe, Path]) -> None:
     """Within a scene the first and last frames differ, and no frame shows a canvas border."""
-    result, p = story_video
+    result, p, _ = story_video
     fade = 13  # frames of the fades from and to black
     for scene in scene_ranges(result, len(p.frames)):
         inner = range(max(scene.start, fade), min(scene.stop - 8, len(p.frames) - fade))
@@ -52,9 +54,9 @@ def test_stills_move_without_showing_an_edge(story_video: tuple[StoryVideo, Prob
                 assert float(edge.mean()) > 20  # never a black border strip
 
 
-def test_motion_is_smooth(story_video: tuple[StoryVideo, Probe]) -> None:
+def test_motion_is_smooth(story_video: tuple[StoryVideo, Probe, Path]) -> None:
     """Frame-to-frame change inside a scene stays small and even: no jumps or jitter."""
-    result, p = story_video
+    result, p, _ = story_video
     last = len(p.frames) - 14  # clear of the fade to black
     for scene in scene_ranges(result, len(p.frames)):
         inner = range(scene.start + 14, min(scene.stop - 10, last))  # clear of the crossfades
@@ -63,11 +65,11 @@ def test_motion_is_smooth(story_video: tuple[StoryVideo, Probe]) -> None:
         assert max(steps) < 3 * (float(np.median(steps)) + 0.3), steps
 
 
-def test_srt_matches_the_scene_starts(story_video: tuple[StoryVideo, Probe]) -> None:
+def test_srt_matches_the_scene_starts(story_video: tuple[StoryVideo, Probe, Path]) -> None:
     """The `.srt` beside the video has one cue per scene, starting on the scene's start."""
-    result, _ = story_video
+    result, _, workdir = story_video
     assert result.subtitles is not None
-    text = result.subtitles.read_text()
+    text = (workdir / result.subtitles).read_text()
     starts = re.findall(r"^(\d\d):(\d\d):(\d\d),(\d\d\d) -->", text, flags=re.M)
     seconds = [int(h) * 3600 + int(m) * 60 + int(s) + int(ms) / 1000 for h, m, s, ms in starts]
     assert len(seconds) == len(result.story.scenes)
@@ -92,7 +94,7 @@ async def render_one(
     picture = await asyncio.to_thread(save_fitted, data, aspect.size, workdir / "p.png")
     speech = await FakeNarrator(seconds=1.5).speak(narration, voice=None, language="en")
     result = await assemble_story(story, request, [picture], [speech], workdir, PipelineLimits())
-    return probe(result.video, frame_size=96)
+    return probe(workdir / result.video, frame_size=96)
 
 
 async def test_captions_change_the_caption_region(tmp_path: Path) -> None:

@@ -1,7 +1,8 @@
 import pytest
 from pydantic import ValidationError
 
-from core.models import Aspect, Scene, Story, StoryRequest, Style, slugify
+from bot.cli_jobs import slugify
+from core.models import Aspect, Scene, Story, StoryRequest, Style
 
 
 def scene(**overrides: str) -> Scene:

@@ -38,7 +38,7 @@ async def test_events_cover_every_stage_in_order(tmp_path: Path) -> None:
     percents = [e.percent for e in sink.events if isinstance(e, StageStarted | StageProgressed)]
     assert percents == sorted(percents)
     assert percents[-1] == 100
-    assert result.video.exists()
+    assert (tmp_path / result.video).exists()
     assert abs(result.duration_s - 3 * (1.0 + 0.4)) < 1e-6
 
 

@@ -1,5 +1,3 @@
-from pathlib import Path
-
 from bot.options import parse_words
 from bot.render import ProgressView, done_summary
 from core.config import Settings
@@ -47,7 +45,20 @@ def test_view_outcomes() -> None:
         scenes=[{"image_prompt": "p", "narration": "n", "character_description": "c"}],
     )  # type: ignore[list-item]
     view = ProgressView()
-    view.apply(JobSucceeded(J, StoryVideo(Path("v"), Path("t"), 12.34, 2, 2, story, (0.0,))))
+    view.apply(
+        JobSucceeded(
+            J,
+            StoryVideo(
+                video="v",
+                thumbnail="t",
+                duration_s=12.34,
+                width=2,
+                height=2,
+                story=story,
+                scene_starts_s=(0.0,),
+            ),
+        )
+    )
     assert view.text() == "Done: 12.3 s story video"
     assert view.percent == 100
     view = ProgressView()
@@ -80,5 +91,8 @@ def test_animate_option_and_summary() -> None:
         title="T", theme="t", style=Style.STORYBOOK, language="en",
         scenes=[{"image_prompt": "p", "narration": "n", "character_description": "c"}] * 2,
     )  # type: ignore[list-item]  # fmt: skip
-    result = StoryVideo(Path("v"), Path("t"), 9.0, 2, 2, story, (0.0, 4.0), animated=1)
+    result = StoryVideo(
+        video="v", thumbnail="t", duration_s=9.0, width=2, height=2, story=story,
+        scene_starts_s=(0.0, 4.0), animated=1,
+    )  # fmt: skip
     assert done_summary(result).splitlines()[0] == "✅ “T” — 9 s, 2 scenes, 1 of 2 animated"

@@ -1,0 +1,263 @@
+"""The CLI's one-off jobs: `storybot story`, `video` and `resume` run a job in this process with
+a progress bar, then copy its files where the user asked."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import functools
+import getpass
+import os
+import re
+import shutil
+import unicodedata
+from collections.abc import Awaitable, Callable, Coroutine
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.text import Text
+
+from bot.options import StoryOptions, VideoOptions, parse_scenes, set_video_option
+from bot.render import ProgressView
+from core.bootstrap import open_storybot
+from core.config import Settings
+from core.errors import ConfigurationError, CoreError, InvalidRequest
+from core.models import (
+    Aspect,
+    Job,
+    JobId,
+    JobResult,
+    Origin,
+    StoryRequest,
+    StoryVideo,
+    Style,
+    VideoRequest,
+)
+from core.progress import JobCancelled, JobFailed, JobSucceeded
+from core.service import JobService
+
+err = Console(stderr=True, highlight=False)
+out = Console(highlight=False)
+
+Submit = Callable[[JobService, Origin], Awaitable[Job]]
+Run = Callable[[list[JobId]], Coroutine[Any, Any, tuple[Job, JobResult, Path]]]
+
+
+def error(message: str, label: str = "error") -> None:
+    """One red-labelled line on stderr, never wrapped, user text never read as markup."""
+    err.print(Text.assemble((f"{label}: ", "red"), message), soft_wrap=True)
+
+
+def story(args: argparse.Namespace, settings: Settings) -> int:
+    """`storybot story THEME [options]`."""
+    if args.music is not None:
+        settings = settings.model_copy(update={"music_path": args.music})
+    try:
+        if settings.music_path is not None and not settings.music_path.is_file():
+            raise InvalidRequest(f"cannot read the music file {settings.music_path}")
+        request = _story_request(args, settings)
+        destination = _output_path(args, request.theme)
+    except CoreError as exc:
+        error(str(exc))
+        return 1
+
+    async def submit(jobs: JobService, origin: Origin) -> Job:
+        return await jobs.submit_story(request, origin, keep_files=args.keep)
+
+    run = functools.partial(
+        _run_job, settings, submit=submit, destination=destination, keep=args.keep
+    )
+    return _finish(run, settings, keep=args.keep)
+
+
+def video(args: argparse.Namespace, settings: Settings) -> int:
+    """`storybot video PROMPT [options]`."""
+    try:
+        request = _video_request(args)
+        image = _read_image(args.image) if args.image is not None else None
+        destination = _output_path(args, request.prompt)
+    except CoreError as exc:
+        error(str(exc))
+        return 1
+
+    async def submit(jobs: JobService, origin: Origin) -> Job:
+        return await jobs.submit_video(request, origin, image=image, keep_files=args.keep)
+
+    run = functools.partial(
+        _run_job, settings, submit=submit, destination=destination, keep=args.keep
+    )
+    return _finish(run, settings, keep=args.keep)
+
+
+def resume(args: argparse.Namespace, settings: Settings) -> int:
+    """`storybot resume JOB_ID`: finish an interrupted CLI job from its checkpoints."""
+    return _finish(
+        functools.partial(_run_job, settings, resume=JobId(args.job_id)), settings, keep=False
+    )
+
+
+def slugify(text: str, max_len: int = 48) -> str:
+    """A file-name-safe ASCII slug of `text` (`"A cat & a dog!"` → `a-cat-a-dog`)."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    return slug[:max_len].rstrip("-") or "story"
+
+
+def _story_request(args: argparse.Namespace, settings: Settings) -> StoryRequest:
+    options = StoryOptions(
+        scenes=None if args.scenes is None else parse_scenes(str(args.scenes)),
+        aspect=Aspect(args.aspect) if args.aspect else None,
+        style=Style(args.style) if args.style else None,
+        voice=args.voice,
+        language=args.language,
+        captions=False if args.no_captions else None,
+        animate=args.animate,
+    )
+    return options.request(args.theme, settings)
+
+
+def _video_request(args: argparse.Namespace) -> VideoRequest:
+    options = VideoOptions(negative=args.negative, people=args.people == "allow")
+    set_video_option(options, "aspect", args.aspect)
+    set_video_option(options, "duration", str(args.duration))
+    set_video_option(options, "count", str(args.count))
+    return options.request(args.prompt)
+
+
+def _read_image(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError:
+        raise InvalidRequest(f"cannot read the picture {path}") from None
+
+
+def _output_path(args: argparse.Namespace, subject: str) -> Path:
+    path: Path = args.out or Path(f"{slugify(subject)}.mp4")
+    if path.is_dir():
+        path = path / f"{slugify(subject)}.mp4"
+    parent = path.parent.resolve()
+    if not parent.is_dir() or not os.access(parent, os.W_OK):
+        raise InvalidRequest(f"cannot write to {path} (no such folder, or no permission)")
+    if path.exists() and not os.access(path, os.W_OK):
+        raise InvalidRequest(f"cannot overwrite {path}")
+    return path
+
+
+def _say_backend(backend: str) -> None:
+    note = " (no key needed; set GEMINI_API_KEY to use Gemini)" if backend == "offline" else ""
+    err.print(f"Back end: [bold]{backend}[/]{note}")
+
+
+def _finish(run: Run, settings: Settings, *, keep: bool) -> int:
+    """Run a CLI job to the end and report it in one line (or a one-line error)."""
+    started: list[JobId] = []
+    try:
+        job, result, destination = asyncio.run(run(started))
+    except ConfigurationError as exc:  # found at start (a job's own failures are CoreError)
+        error(str(exc))
+        return 2
+    except CoreError as exc:
+        error(str(exc))
+        return 1
+    except KeyboardInterrupt:
+        hint = f" — resume with `storybot resume {started[0]}`" if started else ""
+        err.print(f"interrupted{hint}")
+        return 130
+    if keep:
+        err.print(f"Work files kept in {settings.jobs_dir / job.id}")
+    shape = f"{result.duration_s:.1f} s, {result.width}×{result.height}"
+    if isinstance(result, StoryVideo):
+        animated = f", {result.animated} animated" if result.animated else ""
+        scenes = f"{len(result.story.scenes)} scenes{animated}"
+        out.print(
+            Text(f"{destination}  ({shape}, {scenes}: “{result.story.title}”)"), soft_wrap=True
+        )
+    else:
+        for path in _video_paths(destination, len(result.videos)):
+            out.print(Text(f"{path}  ({shape})"), soft_wrap=True)
+    for note_line in result.notes:
+        err.print(f"note: {note_line}")
+    return 0
+
+
+async def _run_job(
+    settings: Settings,
+    started: list[JobId],
+    *,
+    submit: Submit | None = None,
+    destination: Path | None = None,
+    keep: bool = False,
+    resume: JobId | None = None,
+) -> tuple[Job, JobResult, Path]:
+    """Run one job (new, or `resume`d) in this process with a progress bar; copy its files to
+    the destination. `started` receives the job id as soon as it exists."""
+    one_slot = settings.model_copy(update={"max_concurrent_jobs": 1})
+    async with open_storybot(one_slot) as storybot:
+        jobs = storybot.service
+        if resume is not None:
+            job = await jobs.get(resume)
+            if job.origin.platform != "cli":
+                raise InvalidRequest(f"job {resume} belongs to {job.origin.platform}")
+            destination, keep = Path(job.origin.extra["out"]), job.keep_files
+            await jobs.resume(job.id)
+        else:
+            assert submit is not None  # a new job has both
+            assert destination is not None
+            origin = Origin("cli", getpass.getuser(), extra={"out": str(destination.resolve())})
+            job = await submit(jobs, origin)  # a refused request stops here, in one line
+        _say_backend(jobs.capabilities.backend)
+        started.append(job.id)
+        result = await _follow(jobs, job.id)
+        await _copy_outputs(jobs, await jobs.get(job.id), result, destination)
+        if not keep:
+            await jobs.discard_files(job.id)
+        return job, result, destination
+
+
+async def _follow(jobs: JobService, job_id: JobId) -> JobResult:
+    """Show a job's progress until it ends; its result, or its failure as `CoreError`."""
+    view = ProgressView()
+    columns = (
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=err, transient=True) as progress:
+        task = progress.add_task("Starting…", total=100)
+        async for event in jobs.subscribe(job_id):
+            view.apply(event)
+            progress.update(task, description=view.text(), completed=view.percent)
+            match event:
+                case JobFailed(reason=reason):
+                    raise CoreError(reason)
+                case JobCancelled():
+                    raise CoreError("the job was cancelled")
+                case JobSucceeded(result=result):
+                    return result
+    raise CoreError("the job ended without a result")  # subscribe() always ends a job
+
+
+def _video_paths(destination: Path, count: int) -> list[Path]:
+    """`out.mp4`, then `out-2.mp4`, `out-3.mp4`… for a job's several videos."""
+    stem, suffix = destination.stem, destination.suffix or ".mp4"
+    return [destination] + [
+        destination.with_name(f"{stem}-{n}{suffix}") for n in range(2, count + 1)
+    ]
+
+
+async def _copy_outputs(jobs: JobService, job: Job, result: JobResult, destination: Path) -> None:
+    """The video(s) to `destination`, the thumbnail (and a story's subtitles) beside it."""
+    targets: list[tuple[str, Path]] = [(result.thumbnail, destination.with_suffix(".jpg"))]
+    if isinstance(result, StoryVideo):
+        targets.append((result.video, destination))
+        if result.subtitles is not None:
+            targets.append((result.subtitles, destination.with_suffix(".srt")))
+    else:
+        paths = _video_paths(destination, len(result.videos))
+        targets += list(zip(result.videos, paths, strict=True))
+    for name, target in targets:
+        await asyncio.to_thread(shutil.copyfile, await jobs.file(job, name), target)

@@ -1,0 +1,131 @@
+"""The one composition root of the core: settings → store → providers → pipeline → worker,
+dispatcher, outbox → service. Used by `storybot run`, the CLI, the benches and the tests."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from core.admission import Admission
+from core.artifacts import LocalArtifacts
+from core.config import Settings
+from core.dispatch import LocalDispatcher
+from core.events import LocalEventBus
+from core.housekeeping import housekeep
+from core.limits import JobLimits, PipelineLimits
+from core.models import Capabilities, Job, StoryRequest, VideoRequest
+from core.outbox import DeliveryPolicy, Outbox
+from core.pipeline import Pipeline
+from core.providers import Providers, build_providers
+from core.service import JobService
+from core.store import JobStore, open_job_store
+from core.worker import Worker
+
+
+@dataclass(slots=True)
+class StoryBot:
+    """Everything one process runs; front ends get `service` only."""
+
+    settings: Settings
+    store: JobStore
+    providers: Providers
+    pipeline: Pipeline
+    service: JobService
+    dispatcher: LocalDispatcher
+    outbox: Outbox
+    worker: Worker | None
+
+    async def drain(self, grace_s: float) -> None:
+        """Graceful stop: start no new job; give running jobs and deliveries `grace_s` in all,
+        then stop the deliveries (before the front ends close). What is still running resumes
+        from its checkpoints on the next start."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + grace_s
+        await self.dispatcher.drain(grace_s)
+        await self.outbox.drain(max(0.0, deadline - loop.time()))
+        await self.outbox.aclose()
+
+
+def capabilities(providers: Providers) -> Capabilities:
+    """What the providers offer, for the front ends."""
+    writer = providers.writer
+    return Capabilities(
+        backend=providers.label,
+        voices=tuple(providers.narrator.voices()),
+        languages=frozenset(writer.languages) if writer.languages is not None else None,
+        can_animate=providers.animator is not None,
+        can_make_videos=providers.animator is not None,
+        remote=providers.label != "offline",
+    )
+
+
+@contextlib.asynccontextmanager
+async def open_storybot(
+    settings: Settings,
+    *,
+    providers: Providers | None = None,
+    pipeline_limits: PipelineLimits | None = None,
+    limits: JobLimits | None = None,
+    work: bool = True,
+    resume_platforms: frozenset[str] = frozenset(),
+) -> AsyncIterator[StoryBot]:
+    """Build and start one process's StoryBot; leaving the block stops it (running jobs are
+    checkpointed, not cancelled). `work=False` takes requests without running jobs.
+
+    `providers` (fakes in tests) replace the back end chosen by the settings; a
+    `ConfigurationError` at start (a missing model, rejected credentials) stops here."""
+    providers = providers or build_providers(settings)
+    limits = limits or JobLimits.from_settings(settings)
+    async with contextlib.AsyncExitStack() as stack:
+        stack.push_async_callback(providers.aclose)
+        await providers.prepare()
+        store = await stack.enter_async_context(open_job_store(settings.database))
+        pipeline = Pipeline(providers, pipeline_limits or PipelineLimits.from_settings(settings))
+        artifacts, bus = LocalArtifacts(settings.jobs_dir), LocalEventBus()
+        worker = None
+        if work:
+            worker = Worker(
+                store, pipeline, artifacts, bus, limits,
+                default_webhook=settings.webhook_url is not None,
+            )  # fmt: skip
+        dispatcher = await stack.enter_async_context(
+            LocalDispatcher(
+                store, bus, worker, limits.max_concurrent_jobs, resume_platforms=resume_platforms
+            )
+        )
+        outbox = Outbox(store, bus, poll_s=limits.outbox_poll_s)
+        stack.push_async_callback(outbox.aclose)
+
+        def validate(request: StoryRequest | VideoRequest) -> None:
+            if isinstance(request, StoryRequest):
+                pipeline.validate(request)
+            else:
+                pipeline.videos.validate(request)
+
+        service = JobService(
+            store, dispatcher, bus, artifacts, outbox, Admission(store, limits), validate,
+            capabilities(providers),
+            DeliveryPolicy(limits.delivery_attempts, limits.delivery_retry_delay_s),
+        )  # fmt: skip
+        if work:
+            sweeper = asyncio.create_task(housekeep(store, artifacts, limits))
+            stack.push_async_callback(_stop, sweeper)
+        yield StoryBot(settings, store, providers, pipeline, service, dispatcher, outbox, worker)
+
+
+def describe(settings: Settings) -> Capabilities:
+    """What the configured back end offers, without starting anything (`storybot voices`)."""
+    return capabilities(build_providers(settings))
+
+
+async def list_jobs(settings: Settings, limit: int) -> list[Job]:
+    """The newest jobs of every front end, from the store alone (`storybot jobs`)."""
+    async with open_job_store(settings.database) as store:
+        return await store.recent(limit=limit)
+
+
+async def _stop(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)

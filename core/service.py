@@ -1,0 +1,275 @@
+"""JobService: what every front end uses — submit, cancel, look up, follow progress, receive
+finished jobs from the outbox and read their files. Front ends import this module and the value
+modules (`core.models`, `core.progress`, `core.errors`, `core.config`) only."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncGenerator, Callable
+from pathlib import Path
+
+from core import imaging
+from core.admission import Admission
+from core.artifacts import ArtifactStore
+from core.clips import INPUT_PICTURE
+from core.dispatch import Dispatcher
+from core.events import EventBus
+from core.ffmpeg import first_frame, shrink_to_fit
+from core.models import (
+    UNFINISHED,
+    Capabilities,
+    DeliveryRecord,
+    Job,
+    JobId,
+    JobKind,
+    JobStatus,
+    Origin,
+    StoryRequest,
+    VideoRequest,
+)
+from core.outbox import DeliveryPolicy, Outbox
+from core.outbox import Handler as DeliveryHandler
+from core.progress import (
+    TERMINAL,
+    JobCancelled,
+    JobFailed,
+    JobSucceeded,
+    ProgressEvent,
+    Queued,
+    Stage,
+    StageStarted,
+    decode_event,
+)
+from core.store import JobStore
+from core.worker import end_cancelled
+
+__all__ = ["DeliveryHandler", "DeliveryPolicy", "JobService"]
+
+_CANCEL_LOOK_S, _CANCEL_WAITS = 0.5, 20  # how long `cancel` waits for the job to stop
+# Checks a request before it is stored (the pipeline's validation).
+Validate = Callable[[StoryRequest | VideoRequest], None]
+
+
+class JobService:
+    """The one entry to jobs for every front end; built by `core.bootstrap`."""
+
+    def __init__(
+        self,
+        store: JobStore,
+        dispatcher: Dispatcher,
+        bus: EventBus,
+        artifacts: ArtifactStore,
+        outbox: Outbox,
+        admission: Admission,
+        validate: Validate,
+        capabilities: Capabilities,
+        delivery_policy: DeliveryPolicy | None = None,
+    ) -> None:
+        self._store, self._dispatcher, self._bus = store, dispatcher, bus
+        self._artifacts, self._outbox, self._admission = artifacts, outbox, admission
+        self._validate, self._policy = validate, delivery_policy or DeliveryPolicy()
+        self.capabilities = capabilities
+
+    # ------------------------------------------------------------------ submitting
+
+    async def check_limits(self, origin: Origin, *, makes_clips: bool) -> None:
+        """Raise `LimitReached` if `origin` may not start a job now (`submit_*` check too; a
+        front end calls this first when it would otherwise fetch a user's file in vain)."""
+        await self._admission.check(origin, makes_clips=makes_clips)
+
+    async def submit_story(
+        self, request: StoryRequest, origin: Origin, *, keep_files: bool = False
+    ) -> Job:
+        """Check limits and the request, store the job, queue it; returns at once."""
+        await self.check_limits(origin, makes_clips=request.animate)
+        self._validate(request)
+        return await self._enqueue(JobKind.STORY, request, origin, keep_files=keep_files)
+
+    async def submit_video(
+        self,
+        request: VideoRequest,
+        origin: Origin,
+        *,
+        image: bytes | None = None,
+        keep_files: bool = False,
+    ) -> Job:
+        """A video job: `image` (PNG or JPEG) is its first frame, stored with the job."""
+        await self.check_limits(origin, makes_clips=True)
+        self._validate(request)
+        frame = None
+        if image is not None:
+            frame = await asyncio.to_thread(imaging.first_frame, image, request.aspect.size)
+            request = request.model_copy(update={"has_image": True})
+        return await self._enqueue(
+            JobKind.VIDEO, request, origin, keep_files=keep_files, picture=frame
+        )
+
+    async def _enqueue(
+        self,
+        kind: JobKind,
+        request: StoryRequest | VideoRequest,
+        origin: Origin,
+        *,
+        keep_files: bool,
+        picture: bytes | None = None,
+    ) -> Job:
+        job = Job(JobId(uuid.uuid4().hex[:10]), kind, origin, request, keep_files=keep_files)
+        if picture is not None:
+            await self._artifacts.write(job.id, INPUT_PICTURE, picture)
+        await self._store.create(job)
+        await self._dispatcher.dispatch(job.id)
+        return job
+
+    async def resume(self, job_id: JobId) -> Job:
+        """Queue an interrupted job again (a CLI job after Ctrl-C); it skips finished steps."""
+        job = await self._store.get(job_id)
+        if not job.status.finished:
+            await self._dispatcher.dispatch(job_id)
+        return job
+
+    async def cancel(self, job_id: JobId) -> Job:
+        """Cancel a queued or running job and wait until it has stopped; a finished job is
+        returned unchanged."""
+        if not await self._store.request_cancel(job_id):
+            return await self._store.get(job_id)
+        if await self._dispatcher.withdraw(job_id):
+            await end_cancelled(self._store, self._artifacts, self._bus, job_id)
+            return await self._store.get(job_id)
+        with self._bus.listen(job_id) as events:
+            await self._dispatcher.cancel_requested(job_id)
+            job = await self._store.get(job_id)
+            # Its worker may be in another process (its events do not come here), or gone (the
+            # job ends `cancelled` when a worker next claims it): look again, for a while.
+            for _ in range(_CANCEL_WAITS):
+                if job.status.finished:
+                    break
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(_CANCEL_LOOK_S):
+                        while not isinstance(await events.get(), TERMINAL):
+                            pass
+                job = await self._store.get(job_id)
+        return job
+
+    # ------------------------------------------------------------------ looking up
+
+    async def get(self, job_id: JobId) -> Job:
+        """A job by id (`JobNotFound` otherwise)."""
+        return await self._store.get(job_id)
+
+    async def recent(self, origin: Origin | None = None, limit: int = 5) -> list[Job]:
+        """A user's newest jobs (everyone's without `origin`)."""
+        if origin is None:
+            return await self._store.recent(limit=limit)
+        return await self._store.recent(
+            platform=origin.platform, user_id=origin.user_id, limit=limit
+        )
+
+    async def unfinished(self, platform: str) -> list[Job]:
+        """A platform's queued or running jobs (to re-attach progress after a restart)."""
+        jobs = await self._store.with_status(*UNFINISHED)
+        return [job for job in jobs if job.origin.platform == platform]
+
+    async def remember(self, job_id: JobId, **extra: str) -> None:
+        """Store ids a front end needs later (e.g. its progress message) with the job."""
+        await self._store.remember(job_id, **extra)
+
+    async def queue_position(self, job_id: JobId) -> int | None:
+        """1 for the next job to start; None if the job is not waiting."""
+        return await self._dispatcher.position(job_id)
+
+    async def queue_depth(self) -> int:
+        """How many jobs wait for a free slot (running ones not counted)."""
+        return await self._dispatcher.depth()
+
+    async def delivery(self, job_id: JobId, consumer: str) -> DeliveryRecord | None:
+        """One consumer's delivery of a job (e.g. the webhook's tries)."""
+        return await self._store.delivery(job_id, consumer)
+
+    # ------------------------------------------------------------------ progress
+
+    async def subscribe(self, job_id: JobId) -> AsyncGenerator[ProgressEvent, None]:
+        """The job's events: first its current state, then every new one until it ends."""
+        with self._bus.listen(job_id) as events:
+            current = await self.state(job_id)
+            yield current
+            if isinstance(current, TERMINAL):
+                return
+            while True:
+                event = await events.get()
+                if event == current:  # the state read was this very event
+                    continue
+                yield event
+                if isinstance(event, TERMINAL):
+                    return
+
+    async def state(self, job_id: JobId) -> ProgressEvent:
+        """Where a job is now, as the event that says so (from any process)."""
+        job = await self._store.get(job_id)
+        match job.status:
+            case JobStatus.COMPLETED if job.result is not None:
+                return JobSucceeded(job_id, job.result)
+            case JobStatus.FAILED | JobStatus.COMPLETED:
+                return JobFailed(job_id, job.error or "the job failed")
+            case JobStatus.CANCELLED:
+                return JobCancelled(job_id)
+            case JobStatus.PENDING:
+                return Queued(job_id, await self._dispatcher.position(job_id) or 1)
+        stored = await self._store.last_event(job_id)
+        if stored is not None:
+            return decode_event(stored)
+        first = Stage.STORY if job.kind is JobKind.STORY else Stage.VIDEO  # claimed, not begun
+        return StageStarted(job_id, first, 1, job.percent)
+
+    # ------------------------------------------------------------------ delivery and files
+
+    def deliver_with(
+        self, consumer: str, handler: DeliveryHandler, policy: DeliveryPolicy | None = None
+    ) -> None:
+        """From now on, jobs waiting for `consumer` (a platform, or the webhook) go to
+        `handler`, including those that ended while it was away."""
+        self._outbox.consume(consumer, handler, policy or self._policy)
+
+    async def file(self, job: Job, name: str) -> Path:
+        """A local copy of one of the job's files (`ArtifactMissing` once it expired)."""
+        return await self._artifacts.local(job.id, name)
+
+    async def videos(
+        self, job: Job, limit_bytes: int | None = None, *, first: int = 0
+    ) -> list[Path]:
+        """The job's videos from index `first` as local files, each re-encoded under
+        `limit_bytes` if bigger (`RenderError` when even the smallest rendition is too big)."""
+        result = job.result
+        if result is None:
+            return []
+        names = result.video_files[first:]
+        paths = [await self._artifacts.local(job.id, name) for name in names]
+        if limit_bytes is None:
+            return paths
+        fitted = []
+        for path in paths:
+            target = path.with_name(f"{path.stem}.{limit_bytes}.mp4")
+            size = (result.width, result.height)
+            fitted.append(
+                await shrink_to_fit(
+                    path, target, limit_bytes=limit_bytes, duration_s=result.duration_s, size=size
+                )
+            )
+        return fitted
+
+    async def thumbnail(self, job: Job, index: int = 0) -> bytes:
+        """A JPEG thumbnail of the job's video `index`: the job's own for the first, else one
+        from that video's first frame."""
+        result = job.result
+        assert result is not None, "only a completed job has thumbnails"
+        if index == 0:
+            path = await self._artifacts.local(job.id, result.thumbnail)
+            return await asyncio.to_thread(path.read_bytes)
+        video = (await self.videos(job))[index]
+        return await asyncio.to_thread(imaging.thumbnail_jpeg, await first_frame(video))
+
+    async def discard_files(self, job_id: JobId) -> None:
+        """Remove a finished job's files (the CLI, once it copied them where the user wants)."""
+        await self._artifacts.remove(job_id)
+        await self._store.files_removed(job_id)

@@ -1,0 +1,263 @@
+"""Worker: claims a job, runs the pipeline with checkpoints, retries transient failures, honours
+a cancel recorded in the store, records the typed result and hands delivery to the outbox.
+It never calls a front end."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+
+from core.artifacts import ArtifactStore
+from core.errors import CoreError, ProviderUnavailable
+from core.events import EventBus
+from core.limits import JobLimits
+from core.models import (
+    LOCAL_PLATFORMS,
+    WEBHOOK,
+    Job,
+    JobId,
+    JobOutcome,
+    JobResult,
+    JobStatus,
+    VideoRequest,
+)
+from core.pipeline import Pipeline
+from core.progress import (
+    ClipPhase,
+    JobCancelled,
+    JobFailed,
+    JobSucceeded,
+    ProgressEvent,
+    ProgressSink,
+    ProviderWaiting,
+    SceneAnimating,
+    Stage,
+    StageProgressed,
+    StageStarted,
+    encode_event,
+)
+from core.store import JobStore
+
+log = logging.getLogger(__name__)
+
+_STAGE_STATUS = {
+    Stage.STORY: JobStatus.PROCESSING,
+    Stage.PICTURES: JobStatus.GENERATING,
+    Stage.NARRATION: JobStatus.GENERATING,
+    Stage.ANIMATION: JobStatus.GENERATING,
+    Stage.VIDEO: JobStatus.GENERATING,
+    Stage.ASSEMBLY: JobStatus.GENERATING,
+}
+_UNEXPECTED = "something went wrong on our side; please try again"
+# Kept after a story completes besides its outputs: the story itself (for sequels).
+_KEEP_WITH_OUTPUTS = ("story.json",)
+
+
+def consumers_of(job: Job, status: JobStatus, *, default_webhook: bool) -> list[str]:
+    """Who waits in the outbox for a job that ended with `status`: its chat platform (for a
+    completed job), and the webhook (an HTTP job with a URL, completed or failed)."""
+    waiting = []
+    if status is JobStatus.COMPLETED and job.origin.platform not in LOCAL_PLATFORMS:
+        waiting.append(job.origin.platform)
+    has_url = default_webhook or "webhook_url" in job.origin.extra
+    if job.origin.platform == "http" and has_url and status is not JobStatus.CANCELLED:
+        waiting.append(WEBHOOK)
+    return waiting
+
+
+@dataclass
+class _Run:
+    """One claimed attempt of one job."""
+
+    job: Job
+    stage_times: dict[str, float] = field(default_factory=dict)
+    cancelled_by_request: bool = False
+
+
+class Worker:
+    """Runs jobs handed to it by a dispatcher: `await worker.execute(job_id)`."""
+
+    def __init__(
+        self,
+        store: JobStore,
+        pipeline: Pipeline,
+        artifacts: ArtifactStore,
+        bus: EventBus,
+        limits: JobLimits,
+        *,
+        default_webhook: bool = False,
+    ) -> None:
+        self.store, self.pipeline, self.artifacts, self.bus = store, pipeline, artifacts, bus
+        self.limits, self.default_webhook = limits, default_webhook
+        self._wakeups: dict[JobId, asyncio.Event] = {}
+
+    def wake(self, job_id: JobId) -> None:
+        """A cancel was just recorded for `job_id`: look now rather than at the next poll."""
+        if (event := self._wakeups.get(job_id)) is not None:
+            event.set()
+
+    async def execute(self, job_id: JobId) -> None:
+        """Run one job to its end: completed, failed or cancelled. If this coroutine is itself
+        cancelled (the process stops), the job is left as it is and resumes from its
+        checkpoints on the next start."""
+        job = await self.store.claim(job_id)
+        if job is None:
+            current = await self.store.get(job_id)
+            if not current.status.finished:  # cancelled before it started
+                await self._cancelled(job_id)
+            return
+        run = _Run(job)
+        task = asyncio.create_task(self._attempts(run), name=f"storybot-job-{job_id}")
+        self._wakeups[job_id] = asyncio.Event()
+        watcher = asyncio.create_task(self._watch_cancel(run, task))
+        try:
+            await asyncio.wait({task})
+        except asyncio.CancelledError:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            raise
+        finally:
+            watcher.cancel()
+            self._wakeups.pop(job_id, None)
+        try:
+            await self._settle(run, task)
+        except Exception:  # a bug while ending it: the job still ends; the log has the cause
+            log.exception("job %s: could not record its end", job_id)
+            await self._failed(run.job, _UNEXPECTED)
+
+    async def _settle(self, run: _Run, task: asyncio.Task[JobResult]) -> None:
+        if task.cancelled():
+            if run.cancelled_by_request:
+                await self._cancelled(run.job.id)
+                return
+            raise asyncio.CancelledError
+        if (error := task.exception()) is not None:
+            if isinstance(error, CoreError):
+                await self._failed(run.job, error.message)
+                return
+            # A bug: the job ends (no user waits forever); the traceback is for the log only.
+            log.error("job %s: unexpected error", run.job.id, exc_info=error)
+            await self._failed(run.job, _UNEXPECTED)
+            return
+        await self._completed(run, task.result())
+
+    async def _watch_cancel(self, run: _Run, task: asyncio.Task[JobResult]) -> None:
+        """Cancel the run once a cancel request is in the store: woken at once by `wake`, else
+        found by polling, so a request from another process is seen too."""
+        wakeup = self._wakeups[run.job.id]
+        while True:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.limits.cancel_poll_s):
+                    await wakeup.wait()
+            wakeup.clear()
+            if await self.store.cancel_requested(run.job.id):
+                run.cancelled_by_request = True
+                task.cancel()
+                return
+
+    async def _attempts(self, run: _Run) -> JobResult:
+        """Re-run the job after a transient failure; checkpoints skip finished steps."""
+        job, sink = run.job, self._sink(run)
+        steps = _StoreSteps(self.store, job.id, await self.store.steps(job.id))
+        workdir = self.artifacts.scratch(job.id)
+        for attempt in range(self.limits.step_retries + 1):
+            try:
+                if isinstance(job.request, VideoRequest):
+                    return await self.pipeline.make_video(
+                        job.id, job.request, workdir, sink, steps
+                    )
+                return await self.pipeline.run(job.id, job.request, workdir, sink, steps)
+            except ProviderUnavailable as exc:
+                if attempt == self.limits.step_retries:
+                    raise
+                delay = self.limits.step_retry_delay_s * 2**attempt
+                log.info("job %s: transient failure (%s); retrying in %.0f s", job.id, exc, delay)
+                await sink(ProviderWaiting(job.id, "the provider", delay, "retrying a step"))
+                await asyncio.sleep(delay)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _sink(self, run: _Run) -> ProgressSink:
+        loop = asyncio.get_running_loop()
+        started: dict[Stage, float] = {}
+        job = run.job
+
+        async def sink(event: ProgressEvent, /) -> None:
+            status: JobStatus | None = None
+            percent: int | None = None
+            message = ""
+            match event:
+                case StageStarted(stage=stage, percent=percent):
+                    started.setdefault(stage, loop.time())
+                    status, message = _STAGE_STATUS[stage], f"{stage.value} 0/{event.total}"
+                case StageProgressed(stage=stage, done=done, total=total, percent=percent):
+                    if done == total and stage in started:
+                        run.stage_times[stage.value] = round(loop.time() - started[stage], 3)
+                    message = f"{stage.value} {done}/{total}"
+                case SceneAnimating(scene=scene, total=total, phase=phase, elapsed_s=elapsed):
+                    status = JobStatus.DOWNLOADING if phase is ClipPhase.DOWNLOADING else None
+                    message = f"animation: scene {scene}/{total} {phase.value}, {elapsed:.0f} s"
+                case ProviderWaiting(provider=provider, retry_in_s=delay, reason=reason):
+                    message = f"waiting for {provider} ({reason}), {delay:.0f} s"
+            await self.store.progressed(
+                job.id, job.attempt, event=encode_event(event), message=message,
+                status=status, percent=percent,
+            )  # fmt: skip
+            await self.bus.publish(event)
+
+        return sink
+
+    # ------------------------------------------------------------------ endings
+
+    # The store is written first: files are touched only by the attempt that owns the job.
+
+    async def _completed(self, run: _Run, result: JobResult) -> None:
+        job = run.job
+        providers = self.pipeline.providers
+        outcome = JobOutcome(
+            result=result,
+            backend=providers.label,
+            models=dict(providers.models),
+            stage_s=run.stage_times,
+            file_sizes=tuple([await self.artifacts.size(job.id, n) for n in result.video_files]),
+        )
+        waiting = consumers_of(job, JobStatus.COMPLETED, default_webhook=self.default_webhook)
+        if not await self.store.complete(job.id, job.attempt, outcome, waiting):
+            log.warning("job %s: a newer attempt owns it; this result is dropped", job.id)
+            return
+        if not job.keep_files:
+            await self.artifacts.keep_only(job.id, (*result.files, *_KEEP_WITH_OUTPUTS))
+        await self.bus.publish(JobSucceeded(job.id, result))
+
+    async def _failed(self, job: Job, reason: str) -> None:
+        waiting = consumers_of(job, JobStatus.FAILED, default_webhook=self.default_webhook)
+        if await self.store.fail(job.id, job.attempt, reason, waiting):
+            await self.artifacts.remove(job.id)
+            await self.bus.publish(JobFailed(job.id, reason))
+
+    async def _cancelled(self, job_id: JobId) -> None:
+        await end_cancelled(self.store, self.artifacts, self.bus, job_id)
+
+
+async def end_cancelled(
+    store: JobStore, artifacts: ArtifactStore, bus: EventBus, job_id: JobId
+) -> None:
+    """A job ends `cancelled` (once): its checkpoints and files go, its followers are told."""
+    if await store.cancelled(job_id):
+        await artifacts.remove(job_id)
+        await bus.publish(JobCancelled(job_id))
+
+
+class _StoreSteps:
+    """The pipeline's StepLog, backed by the store's job_steps table."""
+
+    def __init__(self, store: JobStore, job_id: JobId, finished: set[str]) -> None:
+        self.store, self.job_id, self.finished = store, job_id, finished
+
+    def done(self, step: str) -> bool:
+        return step in self.finished
+
+    async def mark(self, step: str) -> None:
+        await self.store.mark_step(self.job_id, step)
+        self.finished.add(step)
