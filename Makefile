@@ -27,6 +27,7 @@ fmt: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 typecheck: install
 	$(BIN)/mypy
@@ -36,7 +37,11 @@ test: install  ## two workers: one per core
 
 check: lint typecheck test
 
-bench: install
+$(VENV)/.bench: $(VENV)/.installed
+	$(PY) -m pip install --quiet -e ".[dev,bench]"
+	touch $@
+
+bench: $(VENV)/.bench  ## the benchmarks (installs the cookbook's MoviePy for the baseline)
 	$(PY) bench/pipeline.py
 	$(PY) bench/load.py
 	$(PY) bench/assembly.py
