@@ -53,14 +53,17 @@ class LocalArtifacts:
         self.root = root
 
     def scratch(self, job_id: JobId) -> Path:
-        """The job's folder (created on first use)."""
-        folder = self.root / job_id
-        folder.mkdir(parents=True, exist_ok=True)
-        return folder
+        """The job's folder (the pipeline creates it, off the event loop)."""
+        return self.root / job_id
 
     async def write(self, job_id: JobId, name: str, data: bytes) -> None:
         """Store a file atomically."""
-        await asyncio.to_thread(write_atomic, self.scratch(job_id) / name, data)
+
+        def store(folder: Path) -> None:
+            folder.mkdir(parents=True, exist_ok=True)
+            write_atomic(folder / name, data)
+
+        await asyncio.to_thread(store, self.scratch(job_id))
 
     async def local(self, job_id: JobId, name: str) -> Path:
         """The stored file itself."""
