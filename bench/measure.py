@@ -1,11 +1,13 @@
-"""Shared by the benches: wall time and peak memory of a whole process tree, from /proc."""
+"""Shared by the benches: wall time, CPU time and peak memory of a whole process tree."""
 
 from __future__ import annotations
 
 import os
+import resource
 import subprocess
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 
@@ -39,13 +41,27 @@ def watch_peak(pid: int, stop: threading.Event, interval_s: float = 0.02) -> lis
     return peak
 
 
-def run_measured(command: list[str]) -> tuple[float, float]:
-    """Run a command to the end; its wall time (s) and its tree's peak memory (MB)."""
-    started = time.perf_counter()
+@dataclass(frozen=True, slots=True)
+class Measured:
+    """One command's run: wall seconds, CPU seconds of its whole tree, peak memory (MB)."""
+
+    wall_s: float
+    cpu_s: float
+    peak_mb: float
+
+
+def _children_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)  # waited-for descendants included
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_measured(command: list[str]) -> Measured:
+    """Run a command to the end and measure it (start-up included)."""
+    cpu, started = _children_cpu_s(), time.perf_counter()
     process = subprocess.Popen(command, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     stop = threading.Event()
     peak = watch_peak(process.pid, stop)
     if process.wait() != 0:
         raise SystemExit(f"{command} failed with exit code {process.returncode}")
     stop.set()
-    return time.perf_counter() - started, peak[0]
+    return Measured(time.perf_counter() - started, _children_cpu_s() - cpu, peak[0])

@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from core import imaging
+from core.clip_fit import probe_clip
 from core.errors import ConfigurationError, ProviderTimeout
 from core.ffmpeg import first_frame, remux_for_chat
 from core.models import ClipRequest, JobId, VideoClips, VideoRequest
@@ -18,7 +19,6 @@ from core.progress import ClipPhase, ProgressSink, SceneAnimating, Stage, StageS
 from core.providers import Animator
 from core.safety import check_theme
 from core.steps import JobFiles
-from core.video import probe_clip
 
 log = logging.getLogger(__name__)
 

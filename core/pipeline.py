@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from core import audio
-from core.assembly import assemble_story, save_fitted
+from core.assembly import assemble_story, cores, save_fitted
 from core.clips import VideoJob, run_operation
 from core.errors import ContentRejected, CoreError
 from core.limits import PipelineLimits
@@ -102,6 +102,7 @@ class Pipeline:
         self._image_slots = asyncio.Semaphore(self.limits.image_concurrency)
         self._tts_slots = asyncio.Semaphore(self.limits.tts_concurrency)
         self._clip_slots = asyncio.Semaphore(self.limits.video_concurrency)
+        self._encoder_slots = asyncio.Semaphore(cores())  # ffmpeg encoders, for every job
         self.videos = VideoJob(providers.animator, self.limits.video_deadline_s)
 
     def writes(self, language: str) -> bool:
@@ -363,8 +364,9 @@ class Pipeline:
     ) -> StoryVideo:
         await run.sink(StageStarted(run.job_id, Stage.ASSEMBLY, 1, _MEDIA_END))
         result = await assemble_story(
-            story, run.request, pictures, speeches, run.workdir, self.limits, clips
-        )
+            story, run.request, pictures, speeches, run.workdir, self.limits, clips,
+            self._encoder_slots,
+        )  # fmt: skip
         await run.sink(StageProgressed(run.job_id, Stage.ASSEMBLY, 1, 1, 100))
         return result
 

@@ -15,11 +15,13 @@ import pytest
 from PIL import Image, ImageDraw
 
 from core import audio
+from core.assembly import assemble
+from core.clip_fit import Clip, probe_clip
 from core.errors import RenderError
 from core.ffmpeg import ffmpeg_exe
 from core.models import Speech
 from core.providers.offline.motion import OFFLINE_CLIP_S, render_clip
-from core.video import Clip, Cut, Timeline, assemble, probe_clip
+from core.video import Caption, Cut, Timeline
 from tests.probe import Probe, probe, top_level_boxes
 
 pytestmark = pytest.mark.slow
@@ -100,9 +102,8 @@ def story(tmp_path_factory: pytest.TempPathFactory) -> ClipStory:
         ImageDraw.Draw(image).ellipse((100, 40, 220, 140), fill=(230, 230, 230))
         image.save(workdir / f"{name}.png")
         pictures.append(workdir / f"{name}.png")
-    caption = Image.new("RGBA", SIZE, (0, 0, 0, 0))  # a dark band where captions go
-    ImageDraw.Draw(caption).rectangle((0, 140, SIZE[0], SIZE[1]), fill=(0, 0, 0, 200))
-    caption.save(workdir / "caption.png")
+    band = Image.new("RGBA", (SIZE[0], SIZE[1] - 140), (0, 0, 0, 200))  # a dark caption band
+    band.save(workdir / "caption.png")
     joined, lengths = audio.join([narration(s) for s in NARRATIONS_S], PAUSE_S)
     wav = workdir / "narration.wav"
     wav.write_bytes(audio.to_wav(joined))
@@ -112,7 +113,7 @@ def story(tmp_path_factory: pytest.TempPathFactory) -> ClipStory:
     outputs = {}
     for loud in (False, True):
         out = workdir / f"story-{loud}.mp4"
-        captions = [workdir / "caption.png", None, None]
+        captions = [Caption(workdir / "caption.png", 0, 140), None, None]
         render = assemble(pictures, captions, wav, out, cut, clips=scene_clips, clip_audio=loud)
         asyncio.run(render)
         outputs[loud] = out

@@ -2,7 +2,21 @@ from pathlib import Path
 
 import pytest
 
-from core.video import Clip, Cut, Motion, Timeline, build_join_args, build_segment_args
+from core.clip_fit import Clip
+from core.scene_graph import SceneInputs, build_segment_args
+from core.soundtrack import build_join_args, build_soundtrack_args
+from core.video import Caption, Cut, Motion, Timeline
+
+
+def scene_inputs(
+    pictures: list[Path], captions: list[Caption | None], clips: list[Clip | None] | None = None
+) -> list[SceneInputs]:
+    return [
+        SceneInputs(picture, caption, clip)
+        for picture, caption, clip in zip(
+            pictures, captions, clips or [None] * len(pictures), strict=True
+        )
+    ]
 
 
 def test_frame_counts_come_from_cumulative_rounding() -> None:
@@ -23,38 +37,46 @@ def test_segments_tile_the_timeline_with_crossfades_inside_the_pauses() -> None:
     timeline = Timeline(24, (48, 30, 24), 4.25)
     cut = Cut(timeline, (1280, 720), crossfade_frames=6)
     pictures = [Path("a.png"), Path("b.png"), Path("c.png")]
-    captions = [Path("ca.png"), None, Path("cc.png")]
+    captions = [Caption(Path("ca.png"), 100, 600), None, Caption(Path("cc.png"), 120, 560)]
+    scenes = scene_inputs(pictures, captions)
     assert [cut.segment_length(k) for k in range(3)] == [42, 30, 30]
     assert sum(cut.segment_length(k) for k in range(3)) == sum(timeline.scene_frames)
     first, second, last = (
-        build_segment_args(k, pictures, captions, cut, Path(f"s{k}.mp4")) for k in range(3)
+        build_segment_args(k, scenes, cut, Path(f"s{k}.mp4"), threads=1) for k in range(3)
     )
     graph = [args[args.index("-filter_complex") + 1] for args in (first, second, last)]
     assert "xfade" not in graph[0]
     assert "fade=t=in:st=0" in graph[0]
     assert ":d=42:" in graph[0]  # scene 1 up to the crossfade into scene 2
-    assert "overlay" in graph[0]
+    assert "[1:v]overlay=x=100:y=600" in graph[0]  # only the caption's band, where it sits
     # Segment 2: the last 6 frames of scene 1's move blended into the first 6 of scene 2's.
     assert "(on+42)/47" in graph[1]
-    assert "xfade=transition=fade:duration=0.250000:offset=0" in graph[1]
+    # Only the six blended frames go through 4:4:4; they are back in 4:2:0 before the join.
+    assert "xfade=transition=fade:duration=0.250000:offset=0,format=yuv420p" in graph[1]
     assert graph[1].count("overlay") == 1  # scene 1's caption fades out; scene 2 has none
     assert "fade=t=out" in graph[2]
     assert first[first.index("-frames:v") + 1] == "42"
     assert all("format=yuv420p[vout]" in g for g in graph)
+    assert all(args[args.index("-threads") + 1] == "1" for args in (first, second, last))
 
 
-def test_join_copies_the_video_and_encodes_the_audio_once() -> None:
-    """The final run copies the H.264 segments and encodes the joined narration to AAC once,
-    cut to the audio's exact length, with faststart."""
+def test_sound_is_encoded_once_apart_and_the_join_only_copies() -> None:
+    """The sound run encodes the joined narration to AAC once, cut to its exact length; the
+    final run copies the encoded segments and that sound, with faststart."""
     cut = Cut(Timeline(24, (48, 30), 3.25), (1280, 720))
-    args = build_join_args(Path("list.ffconcat"), Path("n.wav"), Path("o.mp4"), cut)
-    joined = " ".join(args)
-    assert "-c:v copy" in joined
-    assert "-c:a aac" in joined
+    sound = build_soundtrack_args(Path("n.wav"), Path("s.m4a"), cut)
+    assert " ".join(sound).count("-c:a aac") == 1
+    assert sound[sound.index("-t") + 1] == "3.250000"
+    assert "-filter_complex" not in sound  # nothing to mix: the narration as it is
+    join = build_join_args(Path("list.ffconcat"), Path("s.m4a"), Path("o.mp4"), cut)
+    joined = " ".join(join)
+    assert "-c copy" in joined
+    assert "aac" not in joined
+    assert "libx264" not in joined
     assert "+faststart" in joined
-    assert args[args.index("-t") + 1] == "3.250000"
+    assert join[join.index("-t") + 1] == "3.250000"
     with_music = " ".join(
-        build_join_args(Path("l"), Path("n.wav"), Path("o.mp4"), cut, music=Path("m.mp3"))
+        build_soundtrack_args(Path("n.wav"), Path("s.m4a"), cut, music=Path("m.mp3"))
     )
     assert "sidechaincompress" in with_music
     assert "-stream_loop -1" in with_music
@@ -95,16 +117,15 @@ def test_clip_scenes_are_fitted_and_blend_in_every_combination() -> None:
     timeline = Timeline(24, (48, 72, 96, 24), 10.0)
     cut = Cut(timeline, (320, 180), crossfade_frames=6)
     pictures = [Path(f"p{k}.png") for k in range(4)]
-    captions = [None, Path("c1.png"), None, None]
+    captions: list[Caption | None] = [None, Caption(Path("c1.png"), 10, 140), None, None]
     short, long = Clip(Path("short.mp4"), 3.0, True), Clip(Path("long.mp4"), 8.0, False)
-    clips = [None, short, long, None]  # still → clip → clip → still
-    args = [
-        build_segment_args(k, pictures, captions, cut, Path(f"s{k}.mp4"), clips) for k in range(4)
-    ]
+    scenes = scene_inputs(pictures, captions, [None, short, long, None])  # still→clip→clip→still
+    args = [build_segment_args(k, scenes, cut, Path(f"s{k}.mp4"), threads=1) for k in range(4)]
     graphs = [graph_of(a) for a in args]
     fit = "scale=320:180:force_original_aspect_ratio=increase:flags=bicubic,crop=320:180"
     # Scene 0, a still, is untouched by clips elsewhere.
-    assert graphs[0] == graph_of(build_segment_args(0, pictures, captions, cut, Path("s0.mp4")))
+    stills = scene_inputs(pictures, captions)
+    assert graphs[0] == graph_of(build_segment_args(0, stills, cut, Path("s0.mp4"), threads=1))
     # Still → clip: the still's tail zooms on, the clip (78 frames = 3.25 s from 3 s: 1.083x)
     # starts at its first frame, and the caption lies over the clip.
     assert inputs_of(args[1]) == ["short.mp4", "c1.png", "p0.png"]
@@ -112,14 +133,14 @@ def test_clip_scenes_are_fitted_and_blend_in_every_combination() -> None:
     assert "trim=start_frame=0:end_frame=72" in graphs[1]  # 78 frames less the next crossfade
     assert fit in graphs[1]
     assert "[0:v]" in graphs[1]
-    assert "[mcur][1:v]overlay=0:0[cur]" in graphs[1]
+    assert "[cur_bare][1:v]overlay=x=10:y=140[cur]" in graphs[1]
     assert "(on+42)/47" in graphs[1]  # the still's last 6 frames
     assert "xfade" in graphs[1]
     # Clip → clip: the previous clip's tail is its fitted frames 72..78, caption included.
     assert inputs_of(args[2]) == ["long.mp4", "short.mp4", "c1.png"]
     assert "setpts=PTS-STARTPTS,fps=24" in graphs[2]  # 8 s over 4.25 s: trimmed, not slowed
     assert "trim=start_frame=72:end_frame=78" in graphs[2]
-    assert "[mprev][2:v]overlay=0:0[prev]" in graphs[2]
+    assert "[prev_bare][2:v]overlay=x=10:y=140[prev]" in graphs[2]
     assert "zoompan" not in graphs[2]
     # Clip → still: the still's move, blended from the long clip's fitted frames 96..102.
     assert inputs_of(args[3]) == ["p3.png", "long.mp4"]
@@ -136,7 +157,8 @@ def test_a_short_clip_is_slowed_1_5x_and_held_to_the_scene_end() -> None:
     """A 3 s clip in a 6.5 s scene: slowed 1.5x, then its last frame held until the end."""
     cut = Cut(Timeline(24, (156,), 6.5), (320, 180))
     clip = Clip(Path("c.mp4"), 3.0, False)
-    graph = graph_of(build_segment_args(0, [Path("p.png")], [None], cut, Path("s.mp4"), [clip]))
+    scenes = [SceneInputs(Path("p.png"), None, clip)]
+    graph = graph_of(build_segment_args(0, scenes, cut, Path("s.mp4"), threads=2))
     assert "setpts=1.500000*(PTS-STARTPTS),fps=24,tpad=stop=-1:stop_mode=clone" in graph
     assert "trim=start_frame=0:end_frame=156" in graph
     assert "fade=t=in:st=0" in graph
@@ -144,40 +166,36 @@ def test_a_short_clip_is_slowed_1_5x_and_held_to_the_scene_end() -> None:
 
 
 def test_clip_sound_joins_the_narration_only_when_asked() -> None:
-    """By default clips add no input to the final run; with clip_audio each clip with sound is
+    """By default clips add no input to the sound run; with clip_audio each clip with sound is
     placed at its scene's start, in step with its picture, quietly, under the narration (and
-    with the ducked music bed when there is one); the audio is still encoded once."""
+    with the ducked music bed when there is one); the sound is still encoded once."""
     timeline = Timeline(24, (48, 60, 72), 7.5)
     cut = Cut(timeline, (320, 180), crossfade_frames=6)
     clips = [Clip(Path("a.mp4"), 3.0, True), None, Clip(Path("c.mp4"), 2.0, True)]
     muted = Clip(Path("b.mp4"), 3.0, False)
-    plain = build_join_args(Path("l"), Path("n.wav"), Path("o.mp4"), cut)
-    assert build_join_args(Path("l"), Path("n.wav"), Path("o.mp4"), cut, clips=clips) == plain
-    silent = [None, muted, None]
-    assert build_join_args(Path("l"), Path("n.wav"), Path("o.mp4"), cut, None, silent, True) == (
-        plain
-    )
-    mixed = build_join_args(Path("l"), Path("n.wav"), Path("o.mp4"), cut, None, clips, True)
-    assert inputs_of(mixed) == ["l", "n.wav", "a.mp4", "c.mp4"]
+    wav, out = Path("n.wav"), Path("s.m4a")
+    plain = build_soundtrack_args(wav, out, cut)
+    assert build_soundtrack_args(wav, out, cut, clips=clips) == plain
+    assert build_soundtrack_args(wav, out, cut, None, [None, muted, None], True) == plain
+    mixed = build_soundtrack_args(wav, out, cut, None, clips, True)
+    assert inputs_of(mixed) == ["n.wav", "a.mp4", "c.mp4"]
     graph = graph_of(mixed)
-    assert "[2:a]aformat=channel_layouts=mono:sample_rates=24000,atrim=start=0.000000" in graph
+    assert "[1:a]aformat=channel_layouts=mono:sample_rates=24000,atrim=start=0.000000" in graph
     # Scene 3 (3.25 s with its crossfade, 2 s clip): slowed 1.5x with its picture, from the
     # frame shown when its narration starts, placed at 4.5 s.
-    assert "[3:a]aformat=channel_layouts=mono:sample_rates=24000,atempo=0.666667" in graph
+    assert "[2:a]aformat=channel_layouts=mono:sample_rates=24000,atempo=0.666667" in graph
     assert "atrim=start=0.250000:duration=3.000000" in graph
     assert "volume=0.3" in graph
     assert "adelay=delays=4500.000:all=1[clip2]" in graph
-    assert "[1:a][clip0][clip2]amix=inputs=3:duration=first:normalize=0[aout]" in graph
+    assert "[0:a][clip0][clip2]amix=inputs=3:duration=first:normalize=0[aout]" in graph
     assert mixed[mixed.index("-t") + 1] == plain[plain.index("-t") + 1]
     assert mixed.count("aac") == 1
     assert "-ac" in mixed
-    with_music = build_join_args(
-        Path("l"), Path("n.wav"), Path("o.mp4"), cut, Path("m.mp3"), clips, True
-    )
-    assert inputs_of(with_music) == ["l", "n.wav", "m.mp3", "a.mp4", "c.mp4"]
+    with_music = build_soundtrack_args(wav, out, cut, Path("m.mp3"), clips, True)
+    assert inputs_of(with_music) == ["n.wav", "m.mp3", "a.mp4", "c.mp4"]
     graph = graph_of(with_music)
+    assert "[2:a]aformat" in graph
     assert "[3:a]aformat" in graph
-    assert "[4:a]aformat" in graph
     assert "[bed][key]sidechaincompress" in graph  # the narration alone ducks the music
     assert "[voice][duck][clip0][clip2]amix=inputs=4:duration=first:normalize=0[aout]" in graph
 
@@ -198,10 +216,10 @@ async def test_shrink_to_fit_meets_the_limit(tmp_path: Path) -> None:
     import numpy as np
     from PIL import Image
 
+    from core.assembly import assemble
     from core.audio import to_wav
     from core.ffmpeg import shrink_to_fit
     from core.models import Speech
-    from core.video import assemble
     from tests.probe import probe
 
     rng = np.random.default_rng(3)
@@ -228,3 +246,24 @@ async def test_shrink_to_fit_meets_the_limit(tmp_path: Path) -> None:
         )
         == small
     )  # already fits: unchanged
+
+
+def test_a_caption_is_its_band_alone_at_an_even_corner(tmp_path: Path) -> None:
+    """The caption saved for ffmpeg is only its band (far smaller than the frame), placed on
+    even pixels; laid at its corner on a clear frame it is exactly the full overlay."""
+    from PIL import Image
+
+    from core.assembly import _save_caption
+    from core.captions import caption_overlay
+
+    text, size = "The fox and the owl watched the moon rise over the hill.", (1280, 720)
+    caption = _save_caption(text, size, tmp_path / "c.png")
+    assert caption is not None
+    assert (caption.x % 2, caption.y % 2) == (0, 0)
+    band = Image.open(caption.path)
+    assert band.width * band.height < size[0] * size[1] / 4
+    frame = Image.new("RGBA", size, (0, 0, 0, 0))
+    frame.paste(band, (caption.x, caption.y))
+    full = caption_overlay(text, size)
+    assert full is not None
+    assert frame.tobytes() == full.tobytes()
