@@ -133,8 +133,9 @@ async def assemble(
     One ffmpeg run per segment (the crossfade into a scene, then the scene), one per core at a
     time with one x264 thread each: on two cores as fast as two runs of several scenes and
     faster than one frame-threaded run (bench/assembly.py), while each run holds at most two
-    pictures. The sound is encoded beside them; a last run copies both into the MP4. Jobs
-    assembling at once share `encoders`, so a worker never runs more encoders than cores.
+    pictures. The sound is encoded in a run of its own; a last run copies both into the MP4.
+    Jobs assembling at once share `encoders`, so a worker never runs more ffmpeg encoders
+    than it has cores, whatever the number of jobs.
 
     A scene with a clip in `clips` shows the clip instead of its picture; the clips' own sound
     is mixed in only with `clip_audio`."""
@@ -152,19 +153,21 @@ async def assemble(
     listing = workdir / ".segments.ffconcat"
     running = encoders or asyncio.Semaphore(slots)
 
-    async def encode(scene: int) -> None:
-        async with running:  # one x264 thread per run; a lone run gets every core
-            args = build_segment_args(scene, scenes, cut, segments[scene], cores() // slots)
+    async def encode(args: list[str]) -> None:
+        async with running:
             await run_ffmpeg(args)
 
     partial = out.with_name(f".{out.stem}.partial{out.suffix}")
     try:
         async with asyncio.TaskGroup() as group:  # one failure stops the others
-            group.create_task(
-                run_ffmpeg(build_soundtrack_args(audio, sound, cut, music, clips, clip_audio))
-            )
-            for scene in range(cut.count):
-                group.create_task(encode(scene))
+            # The sound first, then the longest segments, so the runs end close together;
+            # never more runs at once than `running` allows (the sound is one of them).
+            sound_args = build_soundtrack_args(audio, sound, cut, music, clips, clip_audio)
+            group.create_task(encode(sound_args))
+            threads = cores() // slots  # one x264 thread per run; a lone run gets every core
+            for scene in sorted(range(cut.count), key=lambda k: -cut.segment_length(k)):
+                args = build_segment_args(scene, scenes, cut, segments[scene], threads)
+                group.create_task(encode(args))
         lines = ["ffconcat version 1.0", *(f"file '{path.name}'" for path in segments)]
         await asyncio.to_thread(listing.write_text, "\n".join(lines) + "\n")
         await run_ffmpeg(build_join_args(listing, sound, partial, cut))
