@@ -17,7 +17,7 @@ from rich.text import Text
 from bot import cli_jobs
 from bot.cli_jobs import out
 from bot.serve import FRONT_ENDS, enabled_front_ends, secrets_of, serve
-from core.bootstrap import describe, list_jobs
+from core.bootstrap import describe, list_jobs, migrate_store
 from core.config import ProviderChoice, Settings
 from core.doctor import diagnose
 from core.errors import ConfigurationError, CoreError
@@ -76,7 +76,16 @@ def _parser() -> argparse.ArgumentParser:
 
     commands.add_parser("voices", help="list the narrator voices of the active back end")
     commands.add_parser("doctor", help="check credentials, models, ffmpeg and tokens")
-    commands.add_parser("run", help="run the chat bots configured in the environment")
+    run = commands.add_parser("run", help="run the chat bots configured in the environment")
+    run.add_argument(
+        "--no-worker",
+        action="store_true",
+        help="front ends only; workers run elsewhere (needs STORYBOT_DATABASE_URL)",
+    )
+    commands.add_parser(
+        "worker", help="run jobs only, for front ends elsewhere (needs STORYBOT_DATABASE_URL)"
+    )
+    commands.add_parser("migrate", help="create or update the database's tables, then exit")
     resume = commands.add_parser("resume", help="finish an interrupted `storybot story` job")
     resume.add_argument(
         "job_id", help="the id shown when it was interrupted (see `storybot jobs`)"
@@ -101,7 +110,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "jobs":
         return asyncio.run(_jobs(settings, args.limit))
     if args.command == "run":
-        return _serve(settings)
+        return _serve(settings, work=not args.no_worker)
+    if args.command == "worker":
+        return _serve(settings, front_ends=False)
+    if args.command == "migrate":
+        return asyncio.run(_migrate(settings))
     try:
         match args.command:
             case "voices":
@@ -118,13 +131,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 2  # unreachable: argparse requires a command
 
 
-def _serve(settings: Settings) -> int:
-    if not enabled_front_ends(settings):
+def _serve(settings: Settings, *, work: bool = True, front_ends: bool = True) -> int:
+    if not (work and front_ends) and settings.database_url is None:
+        role = "front ends without a worker" if front_ends else "a worker alone"
+        _error(f"{role} need a shared database: set STORYBOT_DATABASE_URL=postgresql://…")
+        return 2
+    if front_ends and not enabled_front_ends(settings):
         wanted = ", ".join(f"{name} ({variable})" for name, variable in FRONT_ENDS.items())
         _error(f"no front end is configured; set the setting of at least one: {wanted}")
         return 2
     try:
-        asyncio.run(serve(settings))
+        asyncio.run(serve(settings, work=work, front_ends=front_ends))
     except CoreError as exc:
         _error(str(exc))
         return 2 if isinstance(exc, ConfigurationError) else 1
@@ -150,8 +167,22 @@ async def _doctor(settings: Settings) -> int:
     return 0
 
 
+async def _migrate(settings: Settings) -> int:
+    try:
+        await migrate_store(settings)
+    except ConfigurationError as exc:
+        _error(str(exc))
+        return 2
+    out.print("The database is up to date.")
+    return 0
+
+
 async def _jobs(settings: Settings, limit: int) -> int:
-    jobs = await list_jobs(settings, limit)
+    try:
+        jobs = await list_jobs(settings, limit)
+    except ConfigurationError as exc:  # the database cannot be used
+        _error(str(exc))
+        return 2
     if not jobs:
         out.print("No jobs yet.")
         return 0

@@ -8,6 +8,7 @@ import logging
 import os
 import signal
 from contextlib import AsyncExitStack
+from urllib.parse import urlsplit
 
 from core.bootstrap import open_storybot
 from core.config import Settings
@@ -38,11 +39,21 @@ def secrets_of(settings: Settings) -> list[str]:
         settings.discord_bot_token, settings.webhook_secret,
     )  # fmt: skip
     secrets = [value.get_secret_value() for value in values if value is not None]
+    if settings.database_url is not None:  # its password, wherever the URL shows up
+        password = urlsplit(settings.database_url.get_secret_value()).password
+        secrets += [password] if password else []
     return [*secrets, *settings.api_tokens]
 
 
-async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
-    """Run the core and every configured front end until `stop` is set (or a signal)."""
+async def serve(
+    settings: Settings,
+    *,
+    stop: asyncio.Event | None = None,
+    work: bool = True,
+    front_ends: bool = True,
+) -> None:
+    """Run the core and every configured front end until `stop` is set (or a signal).
+    `work=False`: front ends only (workers elsewhere); `front_ends=False`: a worker only."""
     # python-telegram-bot 22: opt in to timedelta time values (its announced default).
     os.environ.setdefault("PTB_TIMEDELTA", "true")
     # The chat libraries load only when serving.
@@ -62,20 +73,20 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
         webhooks = await stack.enter_async_context(WebhookSender.from_settings(settings))
         # Every needed model exists, or start stops here (`ConfigurationError`).
         storybot = await stack.enter_async_context(
-            open_storybot(settings, resume_platforms=frozenset(FRONT_ENDS) | {"http"})
+            open_storybot(settings, work=work, resume_platforms=frozenset(FRONT_ENDS) | {"http"})
         )
         jobs = storybot.service
-        front_ends = ", ".join(enabled_front_ends(settings))
-        log.info("back end: %s; front ends: %s", jobs.capabilities.backend, front_ends)
-        jobs.deliver_with(WEBHOOK, webhooks.send, webhooks.policy)
-        telegram = None
-        if settings.telegram_bot_token is not None:
-            telegram = await stack.enter_async_context(TelegramAdapter(jobs, settings))
-        if settings.discord_bot_token is not None:
-            await stack.enter_async_context(DiscordAdapter(jobs, settings))
-        http = None
-        if settings.http_port is not None:
-            http = await stack.enter_async_context(HttpApi(jobs, settings))
+        serving = ", ".join(enabled_front_ends(settings)) if front_ends else "none (a worker)"
+        log.info("back end: %s; front ends: %s", jobs.capabilities.backend, serving)
+        telegram = http = None
+        if front_ends:
+            jobs.deliver_with(WEBHOOK, webhooks.send, webhooks.policy)
+            if settings.telegram_bot_token is not None:
+                telegram = await stack.enter_async_context(TelegramAdapter(jobs, settings))
+            if settings.discord_bot_token is not None:
+                await stack.enter_async_context(DiscordAdapter(jobs, settings))
+            if settings.http_port is not None:
+                http = await stack.enter_async_context(HttpApi(jobs, settings))
         await stop.wait()
         # Graceful: take no new work, give running jobs and uploads the grace period, then
         # abandon the rest (checkpointed; they resume on the next start) and close the store.

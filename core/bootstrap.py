@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from core.admission import Admission
 from core.artifacts import LocalArtifacts
 from core.config import Settings
-from core.dispatch import LocalDispatcher
-from core.events import LocalEventBus
+from core.dispatch import Dispatcher, LocalDispatcher
+from core.events import EventBus, LocalEventBus
 from core.housekeeping import housekeep
 from core.limits import JobLimits, PipelineLimits
 from core.models import Capabilities, Job, StoryRequest, VideoRequest
@@ -20,7 +20,7 @@ from core.outbox import DeliveryPolicy, Outbox
 from core.pipeline import Pipeline
 from core.providers import Providers, build_providers
 from core.service import JobService
-from core.store import JobStore, open_job_store
+from core.store import JobStore, open_store
 from core.worker import Worker
 
 
@@ -33,7 +33,7 @@ class StoryBot:
     providers: Providers
     pipeline: Pipeline
     service: JobService
-    dispatcher: LocalDispatcher
+    dispatcher: Dispatcher
     outbox: Outbox
     worker: Worker | None
 
@@ -81,9 +81,15 @@ async def open_storybot(
     async with contextlib.AsyncExitStack() as stack:
         stack.push_async_callback(providers.aclose)
         await providers.prepare()
-        store = await stack.enter_async_context(open_job_store(settings.database))
+        store = await stack.enter_async_context(open_store(settings.database, _url(settings)))
         pipeline = Pipeline(providers, pipeline_limits or PipelineLimits.from_settings(settings))
-        artifacts, bus = LocalArtifacts(settings.jobs_dir), LocalEventBus()
+        artifacts = LocalArtifacts(settings.jobs_dir)
+        url = _url(settings)
+        bus: EventBus = LocalEventBus()
+        if url:
+            from core.events_postgres import PostgresEventBus
+
+            bus = await stack.enter_async_context(PostgresEventBus(url, store.database, store))
         worker = None
         if work:
             worker = Worker(
@@ -91,9 +97,7 @@ async def open_storybot(
                 default_webhook=settings.webhook_url is not None,
             )  # fmt: skip
         dispatcher = await stack.enter_async_context(
-            LocalDispatcher(
-                store, bus, worker, limits.max_concurrent_jobs, resume_platforms=resume_platforms
-            )
+            _dispatcher(settings, store, bus, worker, limits, resume_platforms)
         )
         outbox = Outbox(store, bus, poll_s=limits.outbox_poll_s)
         stack.push_async_callback(outbox.aclose)
@@ -122,8 +126,40 @@ def describe(settings: Settings) -> Capabilities:
 
 async def list_jobs(settings: Settings, limit: int) -> list[Job]:
     """The newest jobs of every front end, from the store alone (`storybot jobs`)."""
-    async with open_job_store(settings.database) as store:
+    async with open_store(settings.database, _url(settings)) as store:
         return await store.recent(limit=limit)
+
+
+async def migrate_store(settings: Settings) -> None:
+    """Create or update the configured database's tables (`storybot migrate`)."""
+    async with open_store(settings.database, _url(settings)):
+        pass
+
+
+def _dispatcher(
+    settings: Settings,
+    store: JobStore,
+    bus: EventBus,
+    worker: Worker | None,
+    limits: JobLimits,
+    resume_platforms: frozenset[str],
+) -> contextlib.AbstractAsyncContextManager[Dispatcher]:
+    """procrastinate on the shared database, or the in-process queue."""
+    url = _url(settings)
+    if url is None:
+        slots = limits.max_concurrent_jobs
+        return LocalDispatcher(store, bus, worker, slots, resume_platforms=resume_platforms)
+    from core.dispatch_procrastinate import ProcrastinateDispatcher
+
+    return ProcrastinateDispatcher(
+        url, store.database, store, bus, worker, limits.max_concurrent_jobs,
+        stall_s=settings.worker_stall_s,
+    )  # fmt: skip
+
+
+def _url(settings: Settings) -> str | None:
+    url = settings.database_url
+    return url.get_secret_value() if url is not None else None
 
 
 async def _stop(task: asyncio.Task[None]) -> None:

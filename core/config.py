@@ -51,6 +51,9 @@ class ClipAudio(StrEnum):
     MIX = "mix"
 
 
+_POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+
+
 class Settings(BaseSettings):
     """Every setting of StoryBot, validated at start; `.env.example` explains each one."""
 
@@ -129,6 +132,8 @@ class Settings(BaseSettings):
 
     # Storage and story defaults.
     data_dir: Path = Field(Path("data"), validation_alias="STORYBOT_DATA_DIR")
+    # Unset: SQLite in the data folder, one process. postgresql://…: the shared store.
+    database_url: SecretStr | None = Field(None, validation_alias="STORYBOT_DATABASE_URL")
     scenes: int = Field(5, ge=1, le=10, validation_alias="STORYBOT_SCENES")
     aspect: Aspect = Field(Aspect.LANDSCAPE, validation_alias="STORYBOT_ASPECT")
     style: Style = Field(Style.STORYBOOK, validation_alias="STORYBOT_STYLE")
@@ -155,6 +160,8 @@ class Settings(BaseSettings):
     allowed_ids: IdList = Field(frozenset(), validation_alias="STORYBOT_ALLOWED_IDS")
     admin_ids: IdList = Field(frozenset(), validation_alias="STORYBOT_ADMIN_IDS")
     step_retries: int = Field(2, ge=0, le=10, validation_alias="STORYBOT_STEP_RETRIES")
+    # With PostgreSQL: a worker silent this long has its jobs taken over by another.
+    worker_stall_s: float = Field(30.0, ge=1, le=3600, validation_alias="STORYBOT_WORKER_STALL_S")
 
     # Restarts and disk.
     shutdown_grace_s: float = Field(
@@ -188,12 +195,20 @@ class Settings(BaseSettings):
         "voice",
         "disk_budget_mb",
         "music_path",
+        "database_url",
         mode="before",
     )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         # `.env.example` copied as is leaves `KEY=`; treat that as "not configured".
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_only(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(_POSTGRES_SCHEMES):
+            raise ValueError("must be a postgresql:// URL (unset: SQLite in the data folder)")
+        return value
 
     @property
     def google_key(self) -> SecretStr | None:
@@ -230,5 +245,5 @@ class Settings(BaseSettings):
 
     @property
     def database(self) -> Path:
-        """The job database file."""
+        """The job database file (SQLite, when no `database_url` is set)."""
         return self.data_dir / "storybot.db"

@@ -103,3 +103,7 @@ class AttemptFailed(CoreError):
     def __init__(self, message: str, *, status: int | None = None, error: str | None = None):
         super().__init__(message)
         self.status, self.error = status, error
+
+
+class Superseded(CoreError):
+    """A newer attempt owns the job (this worker was taken for dead): stop, write nothing."""

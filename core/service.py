@@ -82,7 +82,8 @@ class JobService:
     async def submit_story(
         self, request: StoryRequest, origin: Origin, *, keep_files: bool = False
     ) -> Job:
-        """Check limits and the request, store the job, queue it; returns at once."""
+        """Check limits and the request, store the job, queue it; returns at once. (The
+        limits are checked first, then again under the user's lock as the job is stored.)"""
         await self.check_limits(origin, makes_clips=request.animate)
         self._validate(request)
         return await self._enqueue(JobKind.STORY, request, origin, keep_files=keep_files)
@@ -116,9 +117,14 @@ class JobService:
         picture: bytes | None = None,
     ) -> Job:
         job = Job(JobId(uuid.uuid4().hex[:10]), kind, origin, request, keep_files=keep_files)
-        if picture is not None:
-            await self._artifacts.write(job.id, INPUT_PICTURE, picture)
-        await self._store.create(job)
+        # Counted and stored under the user's lock: concurrent submits (from any front end)
+        # cannot both pass a limit of one.
+        async with self._store.user_lock(origin.platform, origin.user_id):
+            clips = isinstance(request, VideoRequest) or request.animate
+            await self.check_limits(origin, makes_clips=clips)
+            if picture is not None:
+                await self._artifacts.write(job.id, INPUT_PICTURE, picture)
+            await self._store.create(job)
         await self._dispatcher.dispatch(job.id)
         return job
 

@@ -1,19 +1,20 @@
-"""JobStore: every job, its checkpoints, its last progress event and its delivery outbox in one
-SQLite file (aiosqlite). Every change is a named method, atomic on its own."""
+"""JobStore: every job, its checkpoints, its last progress event and its delivery outbox, in
+SQLite (one process) or PostgreSQL (many). Every change is a named method, atomic on its own;
+each statement is written once for both databases."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import aiosqlite
 
+from core.database import Database, SqliteDatabase, Transaction
 from core.errors import JobNotFound
 from core.models import (
     Delivery,
@@ -26,10 +27,6 @@ from core.models import (
 )
 from core.store_schema import job_of, migrate, timestamp
 
-T = TypeVar("T")
-
-# Jobs that pay for video clips: video jobs and animated stories.
-_MAKES_CLIPS = "(kind = 'video' OR json_extract(request, '$.animate') = 1)"
 # A job with its delivery to its own platform (the outbox row named after the platform).
 _SELECT = (
     "SELECT jobs.*, o.state AS delivery_state, o.tries AS delivery_tries FROM jobs"
@@ -45,11 +42,23 @@ def _now() -> str:
 class JobStore:
     """Async access to the jobs database; open it with `open_job_store(path)`."""
 
-    def __init__(self, db: aiosqlite.Connection) -> None:
+    def __init__(self, db: Database) -> None:
         self._db = db
-        self._writing = asyncio.Lock()  # one transaction at a time on the shared connection
-        self._unfinished: set[asyncio.Future[Any]] = set()  # shielded, maybe still running
-        self.writes = 0  # transactions that changed the database, for benchmarks
+        dialect = db.dialect
+        self._makes_clips = f"(kind = 'video' OR {dialect.animated})"  # jobs that pay for clips
+        self._greatest = dialect.greatest
+        self._merge_extra = dialect.merge_extra
+        self._append_attempt = dialect.append_attempt
+
+    @property
+    def database(self) -> Database:
+        """The database under the store (for the job queue's own tables)."""
+        return self._db
+
+    @property
+    def writes(self) -> int:
+        """Transactions that changed the database, for benchmarks."""
+        return self._db.writes
 
     # ------------------------------------------------------------------ jobs
 
@@ -117,12 +126,16 @@ class JobStore:
         query = f"SELECT MIN(created_at) FROM jobs {where} AND created_at >= ?"
         return timestamp(await self._scalar(query, (*args, since.isoformat())))
 
+    def user_lock(self, platform: str, user_id: str) -> AbstractAsyncContextManager[None]:
+        """Within the block, no other submit of this user runs its count-and-insert, in any
+        process: per-user limits hold however many front ends take requests."""
+        return self._db.exclusive(f"storybot-user:{platform}:{user_id}")
+
     async def remember(self, job_id: str, **extra: str) -> None:
         """Add ids a front end needs later (e.g. its progress message) to the job's origin."""
-        patch = json.dumps({"extra": extra})
         await self._write(
-            "UPDATE jobs SET origin = json_patch(origin, ?), updated_at = ? WHERE id = ?",
-            (patch, _now(), job_id),
+            f"UPDATE jobs SET origin = {self._merge_extra}, updated_at = ? WHERE id = ?",
+            (json.dumps(extra), _now(), job_id),
         )
 
     # ------------------------------------------------------------------ a job's life
@@ -148,11 +161,12 @@ class JobStore:
         message: str,
         status: JobStatus | None = None,
         percent: int | None = None,
-    ) -> None:
-        """Record a running job's progress (its last event, encoded) for this attempt only."""
-        await self._write(
+    ) -> bool:
+        """Record a running job's progress (its last event, encoded) for this attempt only;
+        False if the job ended or a newer attempt owns it."""
+        return await self._write(
             "UPDATE jobs SET progress = ?, message = ?, status = COALESCE(?, status),"
-            " percent = MAX(percent, COALESCE(?, percent)), updated_at = ?"
+            f" percent = {self._greatest}(percent, COALESCE(?, percent)), updated_at = ?"
             " WHERE id = ? AND attempt = ? AND status NOT IN (?,?,?)",
             (event, message, status.value if status else None, percent, _now(), job_id,
              attempt, *_ENDED),
@@ -198,23 +212,25 @@ class JobStore:
         guard = "" if attempt is None else " AND attempt = ?"
         args = (status.value, *columns.values(), now, now, job_id, *_ENDED)
 
-        async def end(db: aiosqlite.Connection) -> bool:
-            cursor = await db.execute(
+        async def end(tx: Transaction) -> bool:
+            changed = await tx.execute(
                 f"UPDATE jobs SET status = ?, {sets}, completed_at = ?, updated_at = ?,"
                 f" progress = NULL WHERE id = ? AND status NOT IN (?,?,?){guard}",
                 (*args, *(() if attempt is None else (attempt,))),
             )
-            if cursor.rowcount == 0:
+            if changed == 0:
                 return False
             if status is not JobStatus.COMPLETED:  # its files go: so do its checkpoints
-                await db.execute("DELETE FROM job_steps WHERE job_id = ?", (job_id,))
-            await db.executemany(
-                "INSERT OR IGNORE INTO outbox (job_id, consumer, updated_at) VALUES (?, ?, ?)",
-                [(job_id, consumer, now) for consumer in consumers],
-            )
+                await tx.execute("DELETE FROM job_steps WHERE job_id = ?", (job_id,))
+            for consumer in consumers:
+                await tx.execute(
+                    "INSERT INTO outbox (job_id, consumer, updated_at) VALUES (?, ?, ?)"
+                    " ON CONFLICT DO NOTHING",
+                    (job_id, consumer, now),
+                )
             return True
 
-        return await self._atomic(end)
+        return await self._db.atomic(end)
 
     async def request_cancel(self, job_id: str) -> bool:
         """Record a cancel request; False if the job had already finished."""
@@ -238,18 +254,20 @@ class JobStore:
 
     # ------------------------------------------------------------------ checkpoints
 
-    async def mark_step(self, job_id: str, step: str) -> None:
-        """Record that a step's checkpoint file is complete."""
-        await self._write(
-            "INSERT OR REPLACE INTO job_steps (job_id, step, finished_at) VALUES (?, ?, ?)",
-            (job_id, step, _now()),
+    async def mark_step(self, job_id: str, attempt: int, step: str) -> bool:
+        """Record that a step's checkpoint file is complete; False (nothing written) if a
+        newer attempt owns the job."""
+        return await self._write(
+            "INSERT INTO job_steps (job_id, step, finished_at)"
+            " SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM jobs WHERE id = ? AND attempt = ?)"
+            " ON CONFLICT (job_id, step) DO UPDATE SET finished_at = excluded.finished_at",
+            (job_id, step, _now(), job_id, attempt),
         )
 
     async def steps(self, job_id: str) -> set[str]:
         """The steps a job has finished."""
-        query = "SELECT step FROM job_steps WHERE job_id = ?"
-        async with self._db.execute(query, (job_id,)) as cursor:
-            return {row[0] async for row in cursor}
+        rows = await self._db.fetch("SELECT step FROM job_steps WHERE job_id = ?", (job_id,))
+        return {row["step"] for row in rows}
 
     # ------------------------------------------------------------------ outbox
 
@@ -259,16 +277,15 @@ class JobStore:
             "SELECT job_id FROM outbox WHERE consumer = ? AND state IN ('pending', 'delivering')"
             " ORDER BY updated_at"
         )
-        async with self._db.execute(query, (consumer,)) as cursor:
-            return [JobId(row[0]) async for row in cursor]
+        return [JobId(row["job_id"]) for row in await self._db.fetch(query, (consumer,))]
 
     async def delivery(self, job_id: str, consumer: str) -> DeliveryRecord | None:
         """One consumer's delivery of a job, if the job has one."""
         query = "SELECT * FROM outbox WHERE job_id = ? AND consumer = ?"
-        async with self._db.execute(query, (job_id, consumer)) as cursor:
-            row = await cursor.fetchone()
-        if row is None:
+        rows = await self._db.fetch(query, (job_id, consumer))
+        if not rows:
             return None
+        row = rows[0]
         attempts = tuple(
             DeliveryAttempt(datetime.fromisoformat(a.pop("at")), **a)
             for a in json.loads(row["attempts"])
@@ -281,17 +298,16 @@ class JobStore:
         """Before a try: state `delivering`, one more try counted; returns the tries so far, or
         None if the delivery has settled meanwhile (another try got there first)."""
 
-        async def claim(db: aiosqlite.Connection) -> int | None:
-            cursor = await db.execute(
+        async def claim(tx: Transaction) -> int | None:
+            rows = await tx.fetch(
                 "UPDATE outbox SET state = 'delivering', tries = tries + 1, updated_at = ?"
                 " WHERE job_id = ? AND consumer = ? AND state IN ('pending', 'delivering')"
                 " RETURNING tries",
                 (_now(), job_id, consumer),
             )
-            row = await cursor.fetchone()
-            return int(row[0]) if row else None
+            return int(rows[0]["tries"]) if rows else None
 
-        return await self._atomic(claim)
+        return await self._db.atomic(claim)
 
     async def delivered(
         self, job_id: str, consumer: str, state: Delivery, attempt: DeliveryAttempt | None = None
@@ -300,22 +316,21 @@ class JobStore:
         record = None
         if attempt is not None:
             record = json.dumps({**asdict(attempt), "at": attempt.at.isoformat()})
-        await self._write(
-            "UPDATE outbox SET state = ?, updated_at = ?, attempts = CASE WHEN ? IS NULL"
-            " THEN attempts ELSE json_insert(attempts, '$[#]', json(?)) END"
-            " WHERE job_id = ? AND consumer = ?",
-            (state.value, _now(), record, record, job_id, consumer),
-        )
+        sets, args = "state = ?, updated_at = ?", [state.value, _now()]
+        if record is not None:
+            sets += f", attempts = {self._append_attempt}"
+            args.append(record)
+        where = "WHERE job_id = ? AND consumer = ?"
+        await self._write(f"UPDATE outbox SET {sets} {where}", (*args, job_id, consumer))
 
     # ------------------------------------------------------------------ plumbing
 
-    @staticmethod
     def _user_filter(
-        platform: str | None, user_id: str | None, clips: bool = False
+        self, platform: str | None, user_id: str | None, clips: bool = False
     ) -> tuple[str, tuple[Any, ...]]:
         clauses, args = ["1 = 1"], []
         if clips:
-            clauses.append(_MAKES_CLIPS)
+            clauses.append(self._makes_clips)
         if platform is not None:
             clauses.append("platform = ?")
             args.append(platform)
@@ -325,47 +340,23 @@ class JobStore:
         return "WHERE " + " AND ".join(clauses), tuple(args)
 
     async def _select(self, tail: str, args: tuple[Any, ...]) -> list[Job]:
-        async with self._db.execute(f"{_SELECT} {tail}", args) as cursor:
-            return [job_of(row) async for row in cursor]
+        return [job_of(row) for row in await self._db.fetch(f"{_SELECT} {tail}", args)]
 
     async def _scalar(self, query: str, args: tuple[Any, ...]) -> Any:
-        async with self._db.execute(query, args) as cursor:
-            row = await cursor.fetchone()
-        return row[0] if row else None
-
-    async def _atomic(self, body: Callable[[aiosqlite.Connection], Awaitable[T]]) -> T:
-        """Run `body` in one transaction. Shielded: a cancelled caller (a cancelled job, a
-        stopping process) never leaves a transaction half done on the shared connection."""
-
-        async def transaction() -> T:
-            async with self._writing:
-                await self._db.execute("BEGIN IMMEDIATE")
-                try:
-                    value = await body(self._db)
-                    await self._db.commit()
-                except BaseException:
-                    await self._db.rollback()
-                    raise
-                self.writes += 1
-                return value
-
-        task = asyncio.ensure_future(transaction())
-        self._unfinished.add(task)
-        task.add_done_callback(self._unfinished.discard)
-        return await asyncio.shield(task)
+        rows = await self._db.fetch(query, args)
+        return next(iter(rows[0].values())) if rows else None
 
     async def settle(self) -> None:
-        """Wait for transactions whose callers were cancelled (before the connection closes)."""
-        await asyncio.gather(*self._unfinished, return_exceptions=True)
+        """Wait for transactions whose callers were cancelled (before the database closes)."""
+        await self._db.settle()
 
     async def _write(self, query: str, args: tuple[Any, ...]) -> bool:
         """One statement in its own transaction; whether it changed a row."""
 
-        async def statement(db: aiosqlite.Connection) -> bool:
-            cursor = await db.execute(query, args)
-            return cursor.rowcount > 0
+        async def statement(tx: Transaction) -> bool:
+            return await tx.execute(query, args) > 0
 
-        return await self._atomic(statement)
+        return await self._db.atomic(statement)
 
 
 @asynccontextmanager
@@ -379,8 +370,23 @@ async def open_job_store(path: Path) -> AsyncIterator[JobStore]:
         await db.execute("PRAGMA busy_timeout = 5000")
         await db.execute("PRAGMA synchronous = NORMAL")
         await migrate(db)
-        store = JobStore(db)
+        store = JobStore(SqliteDatabase(db))
         try:
             yield store
         finally:
             await store.settle()
+
+
+@asynccontextmanager
+async def open_postgres_job_store(url: str) -> AsyncIterator[JobStore]:
+    """Connect to the shared PostgreSQL store at `url` (migrating it), or raise
+    `ConfigurationError` with one line saying why."""
+    from core.postgres import open_postgres  # psycopg only where PostgreSQL is used
+
+    async with open_postgres(url) as db:
+        yield JobStore(db)
+
+
+def open_store(database: Path, url: str | None) -> AbstractAsyncContextManager[JobStore]:
+    """The configured store: PostgreSQL at `url` if set, else SQLite at `database`."""
+    return open_postgres_job_store(url) if url else open_job_store(database)

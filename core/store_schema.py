@@ -1,5 +1,5 @@
 """The jobs database's schema (migrations in order, each applied once) and how its rows read
-as jobs (SQLite)."""
+as jobs (SQLite; core/postgres.py holds PostgreSQL's schema, the same tables)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from typing import Any
 import aiosqlite
 from pydantic import ValidationError
 
+from core.database import Row
 from core.models import (
     LOCAL_PLATFORMS,
     Delivery,
@@ -209,7 +210,7 @@ def timestamp(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
-def _delivery(row: aiosqlite.Row) -> Delivery:
+def _delivery(row: Row) -> Delivery:
     if row["delivery_state"] is not None:
         return Delivery(row["delivery_state"])
     # No outbox row: a front end whose output is the stored file itself (CLI, HTTP).
@@ -217,7 +218,7 @@ def _delivery(row: aiosqlite.Row) -> Delivery:
     return Delivery.DELIVERED if local and row["status"] == "completed" else Delivery.PENDING
 
 
-def _outcome(row: aiosqlite.Row) -> JobOutcome | None:
+def _outcome(row: Row) -> JobOutcome | None:
     """A completed job's result; None (and a warning) for a document this version cannot
     read, so one bad row never breaks a listing."""
     if not row["outcome"]:
@@ -229,7 +230,7 @@ def _outcome(row: aiosqlite.Row) -> JobOutcome | None:
         return None
 
 
-def job_of(row: aiosqlite.Row) -> Job:
+def job_of(row: Row) -> Job:
     """The job a row of `jobs` (joined with its platform's outbox row) holds."""
     origin = json.loads(row["origin"])
     kind = JobKind(row["kind"])

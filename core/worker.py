@@ -10,7 +10,7 @@ import logging
 from dataclasses import dataclass, field
 
 from core.artifacts import ArtifactStore
-from core.errors import CoreError, ProviderUnavailable
+from core.errors import CoreError, ProviderUnavailable, Superseded
 from core.events import EventBus
 from core.limits import JobLimits
 from core.models import (
@@ -134,6 +134,9 @@ class Worker:
                 return
             raise asyncio.CancelledError
         if (error := task.exception()) is not None:
+            if isinstance(error, Superseded):  # another worker took it over: leave it be
+                log.warning("%s; this worker stops it and writes nothing more", error)
+                return
             if isinstance(error, CoreError):
                 await self._failed(run.job, error.message)
                 return
@@ -160,7 +163,7 @@ class Worker:
     async def _attempts(self, run: _Run) -> JobResult:
         """Re-run the job after a transient failure; checkpoints skip finished steps."""
         job, sink = run.job, self._sink(run)
-        steps = _StoreSteps(self.store, job.id, await self.store.steps(job.id))
+        steps = _StoreSteps(self.store, job, await self.store.steps(job.id))
         workdir = self.artifacts.scratch(job.id)
         for attempt in range(self.limits.step_retries + 1):
             try:
@@ -200,10 +203,12 @@ class Worker:
                     message = f"animation: scene {scene}/{total} {phase.value}, {elapsed:.0f} s"
                 case ProviderWaiting(provider=provider, retry_in_s=delay, reason=reason):
                     message = f"waiting for {provider} ({reason}), {delay:.0f} s"
-            await self.store.progressed(
+            recorded = await self.store.progressed(
                 job.id, job.attempt, event=encode_event(event), message=message,
                 status=status, percent=percent,
             )  # fmt: skip
+            if not recorded:
+                raise Superseded(f"job {job.id}: attempt {job.attempt} is no longer current")
             await self.bus.publish(event)
 
         return sink
@@ -252,12 +257,13 @@ async def end_cancelled(
 class _StoreSteps:
     """The pipeline's StepLog, backed by the store's job_steps table."""
 
-    def __init__(self, store: JobStore, job_id: JobId, finished: set[str]) -> None:
-        self.store, self.job_id, self.finished = store, job_id, finished
+    def __init__(self, store: JobStore, job: Job, finished: set[str]) -> None:
+        self.store, self.job, self.finished = store, job, finished
 
     def done(self, step: str) -> bool:
         return step in self.finished
 
     async def mark(self, step: str) -> None:
-        await self.store.mark_step(self.job_id, step)
+        if not await self.store.mark_step(self.job.id, self.job.attempt, step):
+            raise Superseded(f"job {self.job.id}: attempt {self.job.attempt} is no longer current")
         self.finished.add(step)

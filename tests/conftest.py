@@ -19,6 +19,8 @@ from core.limits import JobLimits, PipelineLimits
 from core.providers import Providers
 from tests.fakes import fake_providers
 
+pytest_plugins = ["tests.postgres"]  # postgres_server, postgres_url
+
 # What StoryBot reads from the environment, directly (`core/config.py`) or through the libraries
 # it drives: google-genai and google-auth (keys, Vertex project, base URLs, ADC files, the GCE
 # metadata server), the chat platforms, proxies and CA bundles (httpx, aiohttp, websockets and

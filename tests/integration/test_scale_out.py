@@ -1,0 +1,175 @@
+"""Workers on other processes over PostgreSQL and procrastinate (real servers on loopback):
+`storybot worker` processes run the jobs a front end stores; one killed with SIGKILL has its
+job taken over from its checkpoints; cancels and progress cross processes."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from core.config import Settings
+from core.models import Delivery, Job, JobStatus, Origin, StoryRequest
+from core.progress import JobCancelled, ProgressEvent, StageProgressed, StageStarted
+from tests.gemini_server import FakeGemini
+
+if TYPE_CHECKING:
+    from tests.conftest import OpenStoryBot, WaitUntil
+
+pytestmark = pytest.mark.slow
+
+KEY = "scale-key"
+LATENCY = {"story": 0.3, "image": 1.0, "tts": 0.3}
+
+
+@asynccontextmanager
+async def fake_gemini() -> AsyncIterator[FakeGemini]:
+    async with FakeGemini(api_key=KEY, latency=LATENCY, image_scale=0.25) as server:
+        yield server
+
+
+def environment(fake: FakeGemini, url: str, data: Path) -> dict[str, str]:
+    """What every process of the deployment shares: the database, the folder, the back end."""
+    return {
+        "GEMINI_API_KEY": KEY, "GEMINI_BASE_URL": fake.base_url,
+        "STORYBOT_DATABASE_URL": url, "STORYBOT_DATA_DIR": str(data),
+        "STORYBOT_WORKER_STALL_S": "2", "STORYBOT_MAX_CONCURRENT_JOBS": "2",
+        "STORYBOT_LOG_LEVEL": "INFO",
+    }  # fmt: skip
+
+
+@contextmanager
+def worker(env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """A `storybot worker` process; stopped (SIGTERM, then SIGKILL) when the block ends."""
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot", "worker"], env={**os.environ, **env},
+            stdout=output, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+async def front_end_jobs(bot_service, count: int, scenes: int = 2) -> list[Job]:  # type: ignore[no-untyped-def]
+    return [
+        await bot_service.submit_story(
+            StoryRequest(theme=f"a fox number {n}", scenes=scenes), Origin("telegram", f"u{n}")
+        )
+        for n in range(count)
+    ]
+
+
+async def test_a_killed_worker_s_job_is_taken_over_and_delivered_once(
+    storybot: OpenStoryBot,
+    wait_until: WaitUntil,
+    postgres_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A front end (this process) and two `storybot worker` processes. The first worker is
+    killed with SIGKILL while it draws a job's pictures: the second takes the job over once
+    the heartbeat is missed, every job completes and is delivered exactly once, and the fake
+    saw each story written once (the killed job's story was checkpointed)."""
+    data = tmp_path / "shared"
+    async with fake_gemini() as fake:
+        env = environment(fake, postgres_url, data)
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        delivered: Counter[str] = Counter()
+
+        async def deliver(job: Job) -> None:
+            delivered[job.id] += 1
+
+        async with storybot(settings=Settings(), work=False) as front:
+            front.service.deliver_with("telegram", deliver)
+            with worker(env, tmp_path / "first.log") as first:
+                jobs = await front_end_jobs(front.service, 3)
+                await wait_until(
+                    lambda: _drawing(front.store, jobs), timeout=90, what="a job at its pictures"
+                )
+                with worker(env, tmp_path / "second.log"):
+                    first.send_signal(signal.SIGKILL)
+                    first.wait()
+                    await wait_until(
+                        lambda: _all_delivered(front.store, jobs, delivered), timeout=120,
+                        what="every job delivered",
+                    )  # fmt: skip
+        assert sorted(delivered.values()) == [1, 1, 1]
+        assert len(fake.calls("story")) == 3
+    taken_over = [j for j in jobs if (tmp_path / "second.log").read_text().count(j.id)]
+    assert taken_over, "the second worker ran none of the jobs"
+
+
+async def _drawing(store, jobs: list[Job]) -> bool:  # type: ignore[no-untyped-def]
+    for job in jobs:
+        current = await store.get(job.id)
+        if current.status is JobStatus.GENERATING and "pictures" in current.message:
+            return True
+    return False
+
+
+async def _all_delivered(store, jobs: list[Job], delivered: Counter[str]) -> bool:  # type: ignore[no-untyped-def]
+    for job in jobs:
+        current = await store.get(job.id)
+        if current.delivery is not Delivery.DELIVERED:
+            return False
+    return True
+
+
+async def test_cancel_and_progress_cross_processes(
+    storybot: OpenStoryBot,
+    wait_until: WaitUntil,
+    postgres_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A front end follows a job a worker process runs (its progress arrives through the
+    database), cancels it, and the job ends `cancelled` with no provider call started after
+    the cancel was stored."""
+    data = tmp_path / "shared"
+    async with fake_gemini() as fake:
+        env = environment(fake, postgres_url, data)
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        async with storybot(settings=Settings(), work=False) as front:
+            with worker(env, tmp_path / "worker.log"):
+                (job,) = await front_end_jobs(front.service, 1, scenes=4)
+                events: list[ProgressEvent] = []
+
+                async def follow() -> None:  # its progress comes through the database
+                    async for event in front.service.subscribe(job.id):
+                        events.append(event)
+
+                follower = asyncio.create_task(follow())
+                # Picture 1 is being drawn (1 s) and the narrations have started: no other
+                # call is due until picture 1 is back, so any later call came after the cancel.
+                await wait_until(lambda: fake.calls("image") and len(fake.calls("tts")) == 4)
+                before_cancel = len(fake.requests)
+                cancelled = await front.service.cancel(job.id)  # returns once it has stopped
+                await asyncio.wait_for(follower, timeout=30)
+        assert cancelled.status is JobStatus.CANCELLED
+        assert [r.kind for r in fake.requests[before_cancel:]] == []
+    assert any(isinstance(e, StageStarted | StageProgressed) for e in events)
+    assert isinstance(events[-1], JobCancelled)
+
+
+async def _ended(store, job_id: str) -> Job | None:  # type: ignore[no-untyped-def]
+    job = await store.get(job_id)
+    return job if job.status.finished else None
