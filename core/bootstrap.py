@@ -23,6 +23,10 @@ from core.service import JobService
 from core.store import JobStore, open_store
 from core.worker import Worker
 
+# With a shared database, a delivery try holds its outbox row this long: longer than any one
+# try (a Telegram upload waits 120 s, and is sent once more after a timeout).
+OUTBOX_LEASE_S = 300.0
+
 
 @dataclass(slots=True)
 class StoryBot:
@@ -99,7 +103,8 @@ async def open_storybot(
         dispatcher = await stack.enter_async_context(
             _dispatcher(settings, store, bus, worker, limits, resume_platforms)
         )
-        outbox = Outbox(store, bus, poll_s=limits.outbox_poll_s)
+        lease_s = OUTBOX_LEASE_S if url else 0.0
+        outbox = Outbox(store, bus, poll_s=limits.outbox_poll_s, lease_s=lease_s)
         stack.push_async_callback(outbox.aclose)
 
         def validate(request: StoryRequest | VideoRequest) -> None:

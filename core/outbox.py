@@ -39,10 +39,14 @@ class DeliveryPolicy:
 class Outbox:
     """Runs each registered consumer over its waiting jobs: at registration (what finished
     while it was away, or what a crash cut short), whenever a job ends here, and every
-    `poll_s` for jobs that ended in another process."""
+    `poll_s` for jobs that ended in another process. Each try holds its row for `lease_s`
+    (several processes share the database) or not at all (one process: a row a crash left
+    `delivering` is tried again at the next start)."""
 
-    def __init__(self, store: JobStore, bus: EventBus, *, poll_s: float = 30.0) -> None:
-        self.store, self.bus, self.poll_s = store, bus, poll_s
+    def __init__(
+        self, store: JobStore, bus: EventBus, *, poll_s: float = 30.0, lease_s: float = 0.0
+    ) -> None:
+        self.store, self.bus, self.poll_s, self.lease_s = store, bus, poll_s, lease_s
         self._loops: list[asyncio.Task[None]] = []
         self._tries: set[asyncio.Task[None]] = set()
         self._busy: set[tuple[JobId, str]] = set()
@@ -100,7 +104,7 @@ class Outbox:
             record = await self.store.delivery(job_id, consumer)
             tries = record.tries if record is not None else 0
             while tries < policy.attempts:
-                claimed = await self.store.delivering(job_id, consumer)
+                claimed = await self.store.delivering(job_id, consumer, self.lease_s)
                 if claimed is None:
                     return  # settled by another try meanwhile
                 tries = claimed

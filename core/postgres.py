@@ -62,6 +62,7 @@ CREATE TABLE outbox (
     tries INTEGER NOT NULL DEFAULT 0,
     attempts TEXT NOT NULL DEFAULT '[]',
     updated_at TEXT NOT NULL,
+    lease_until TEXT,
     PRIMARY KEY (job_id, consumer)
 );
 CREATE INDEX outbox_by_state ON outbox (consumer, state)

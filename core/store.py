@@ -8,7 +8,7 @@ import json
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -294,16 +294,20 @@ class JobStore:
             JobId(job_id), consumer, Delivery(row["state"]), row["tries"], attempts
         )
 
-    async def delivering(self, job_id: str, consumer: str) -> int | None:
-        """Before a try: state `delivering`, one more try counted; returns the tries so far, or
-        None if the delivery has settled meanwhile (another try got there first)."""
+    async def delivering(self, job_id: str, consumer: str, lease_s: float = 0.0) -> int | None:
+        """Before a try: state `delivering`, one more try counted, the row held for `lease_s`;
+        returns the tries so far, or None if the delivery has settled meanwhile or another
+        process holds it (a row left `delivering` by a crash is taken once its lease ends)."""
+        now = datetime.now(UTC)
+        until = (now + timedelta(seconds=lease_s)).isoformat()
 
         async def claim(tx: Transaction) -> int | None:
             rows = await tx.fetch(
-                "UPDATE outbox SET state = 'delivering', tries = tries + 1, updated_at = ?"
-                " WHERE job_id = ? AND consumer = ? AND state IN ('pending', 'delivering')"
+                "UPDATE outbox SET state = 'delivering', tries = tries + 1, updated_at = ?,"
+                " lease_until = ? WHERE job_id = ? AND consumer = ? AND (state = 'pending'"
+                " OR (state = 'delivering' AND (lease_until IS NULL OR lease_until <= ?)))"
                 " RETURNING tries",
-                (_now(), job_id, consumer),
+                (now.isoformat(), until, job_id, consumer, now.isoformat()),
             )
             return int(rows[0]["tries"]) if rows else None
 
@@ -316,7 +320,7 @@ class JobStore:
         record = None
         if attempt is not None:
             record = json.dumps({**asdict(attempt), "at": attempt.at.isoformat()})
-        sets, args = "state = ?, updated_at = ?", [state.value, _now()]
+        sets, args = "state = ?, updated_at = ?, lease_until = NULL", [state.value, _now()]
         if record is not None:
             sets += f", attempts = {self._append_attempt}"
             args.append(record)

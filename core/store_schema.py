@@ -120,6 +120,13 @@ async def m002_typed_state(db: aiosqlite.Connection) -> None:
         await db.execute(f"ALTER TABLE jobs DROP COLUMN {column}")
 
 
+@migration
+async def m003_outbox_lease(db: aiosqlite.Connection) -> None:
+    """A delivery try holds its outbox row until `lease_until`: processes sharing a database
+    never make the same try twice at once."""
+    await db.execute("ALTER TABLE outbox ADD COLUMN lease_until TEXT")
+
+
 async def _carry_over(db: aiosqlite.Connection, row: aiosqlite.Row) -> None:
     """Move one job's metadata dict into the typed columns and the outbox."""
     meta: dict[str, Any] = json.loads(row["metadata"])

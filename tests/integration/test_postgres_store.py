@@ -151,3 +151,25 @@ async def test_a_superseded_attempt_writes_nothing(
     assert current.status is JobStatus.PROCESSING
     assert current.message != "old"
     assert steps == {"story"}
+
+
+@pytest.mark.parametrize("args", [["worker"], ["run", "--no-worker"]])
+def test_split_roles_without_a_shared_database_stop_with_one_line(
+    args: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A worker alone, or front ends without one, need STORYBOT_DATABASE_URL: exit code 2
+    and one line saying so."""
+    assert main(args) == 2
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert len(lines) == 1
+    assert "STORYBOT_DATABASE_URL" in lines[0]
+
+
+def test_migrate_creates_the_tables_once(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`storybot migrate` twice: both succeed, the second finds nothing to do."""
+    monkeypatch.setenv("STORYBOT_DATABASE_URL", postgres_url)
+    assert main(["migrate"]) == 0
+    assert main(["migrate"]) == 0
+    assert capsys.readouterr().out.count("up to date") == 2

@@ -190,11 +190,28 @@ async def test_the_outbox(store: JobStore) -> None:
 
 
 async def test_concurrent_claims_of_a_delivery_give_it_to_one(store: JobStore) -> None:
-    """Twenty claims of a settled-at-once delivery at the same time: tries are numbered
-    without gaps or repeats (each claim is one atomic change)."""
+    """Twenty claims of one delivery at the same time, as from several front ends: exactly
+    one gets it (each claim is one atomic change, and the winner holds the row)."""
     await store.create(a_job(1))
     claimed = await store.claim("job001")
     assert claimed is not None
     await store.complete("job001", claimed.attempt, OUTCOME, ["telegram"])
-    tries = await asyncio.gather(*(store.delivering("job001", "telegram") for _ in range(20)))
-    assert sorted(t for t in tries if t is not None) == list(range(1, 21))
+    tries = await asyncio.gather(
+        *(store.delivering("job001", "telegram", lease_s=300) for _ in range(20))
+    )
+    assert [t for t in tries if t is not None] == [1]
+
+
+async def test_a_held_delivery_is_not_claimed_again_until_its_lease_ends(store: JobStore) -> None:
+    """With a lease (several processes), a row being delivered is not claimed a second time;
+    without one (one process), a row a crash left `delivering` is claimed again at once."""
+    await store.create(a_job(1))
+    claimed = await store.claim("job001")
+    assert claimed is not None
+    await store.complete("job001", claimed.attempt, OUTCOME, ["telegram", "webhook"])
+    assert await store.delivering("job001", "telegram", lease_s=300) == 1
+    assert await store.delivering("job001", "telegram", lease_s=300) is None  # held
+    assert await store.delivering("job001", "webhook", lease_s=0) == 1
+    assert await store.delivering("job001", "webhook", lease_s=0) == 2  # a crash: again
+    await store.delivered("job001", "telegram", Delivery.PENDING)  # a try failed: released
+    assert await store.delivering("job001", "telegram", lease_s=300) == 2
