@@ -45,6 +45,7 @@ bench: $(VENV)/.bench  ## the benchmarks (installs the cookbook's MoviePy for th
 	$(PY) bench/pipeline.py
 	$(PY) bench/load.py
 	$(PY) bench/assembly.py
+	$(PY) bench/scale.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
