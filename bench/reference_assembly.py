@@ -1,10 +1,11 @@
 """The `reference` arm of bench/assembly.py: our assembly of stills as it was before the
 encoder-limit issue (commit bb997c0), frozen here so every run compares against it.
 
-Per scene, one ffmpeg run after another: the still scaled 1.5x and moved with zoompan, the
-frame-sized caption overlaid on every frame, the crossfade from the previous scene's tail
-(blended in 4:4:4), x264 with two threads; then a join that copies the segments and encodes
-the narration to AAC. Only what the bench uses is kept (no clips, no music)."""
+Per scene, one ffmpeg run after another: the still scaled 1.5x and moved with zoompan (the
+same move as ours, `motion_filter`), the frame-sized caption overlaid on every frame, the
+crossfade from the previous scene's tail (blended in 4:4:4), x264 with two threads; then a
+join that copies the segments and encodes the narration to AAC. Only what the bench uses is
+kept (no clips, no music)."""
 
 from __future__ import annotations
 
@@ -12,27 +13,10 @@ import subprocess
 from pathlib import Path
 
 from core.ffmpeg import ffmpeg_exe
+from core.scene_graph import motion_filter  # the same Ken Burns move as ours
 from core.video import Cut, Motion
 
 _BASE = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y"]
-
-
-def _zoompan(
-    motion: Motion, total: int, size: tuple[int, int], fps: int, *, first: int, count: int
-) -> str:
-    width, height = size
-    last = max(total - 1, 1)
-
-    def ramp(a: float, b: float) -> str:
-        return f"({a:.4f}+({b - a:.4f})*(on+{first})/{last})"
-
-    return (
-        f"format=yuv420p,scale={width * 3 // 2}:{height * 3 // 2}:flags=bicubic,"
-        f"zoompan=z='{ramp(motion.z0, motion.z1)}'"
-        f":x='(iw-iw/zoom)*{ramp(motion.x0, motion.x1)}'"
-        f":y='(ih-ih/zoom)*{ramp(motion.y0, motion.y1)}'"
-        f":d={count}:s={width}x{height}:fps={fps},setsar=1"
-    )
 
 
 def segment_args(
@@ -46,7 +30,7 @@ def segment_args(
     def source(index: int, first: int, count: int, label: str) -> None:
         total = cut.scene_length(index)
         sources.extend([pictures[index], captions[index]])
-        move = _zoompan(Motion.for_scene(index), total, size, fps, first=first, count=count)
+        move = motion_filter(Motion.for_scene(index), total, size, fps, first=first, count=count)
         graph.append(f"[{len(sources) - 2}:v]{move}[m{label}]")
         graph.append(f"[m{label}][{len(sources) - 1}:v]overlay=0:0[{label}]")
 
