@@ -16,7 +16,14 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.http_shapes import ErrorBody
-from core.errors import CoreError, InvalidRequest, JobNotFound, LimitReached, ProviderError
+from core.errors import (
+    CoreError,
+    InvalidRequest,
+    JobNotFound,
+    LimitReached,
+    ProviderError,
+    StoreUnavailable,
+)
 
 # ---------------------------------------------------------------------------------- errors
 
@@ -102,6 +109,8 @@ def install_error_handlers(app: FastAPI) -> None:
             return json_error(404, str(exc))
         if isinstance(exc, ProviderError):  # ConfigurationError among them: these credentials
             return json_error(503, str(exc))
+        if isinstance(exc, StoreUnavailable):  # the shared database is away for a moment
+            return json_error(503, str(exc), {"Retry-After": "30"})
         return json_error(400, str(exc))
 
     async def internal_error(request: Request, exc: Exception) -> JSONResponse:

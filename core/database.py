@@ -95,8 +95,13 @@ class Shielded:
         """Await `transaction` as a task that runs to its end even if the caller is cancelled."""
         task = asyncio.ensure_future(transaction)
         self._unfinished.add(task)
-        task.add_done_callback(self._unfinished.discard)
+        task.add_done_callback(self._finished)
         return await asyncio.shield(task)
+
+    def _finished(self, task: asyncio.Future[Any]) -> None:
+        self._unfinished.discard(task)
+        if not task.cancelled():
+            task.exception()  # retrieved: a cancelled caller's failure is its own, not a bug
 
     async def settle(self) -> None:
         """Wait for transactions whose callers were cancelled."""

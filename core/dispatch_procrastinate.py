@@ -18,6 +18,7 @@ import procrastinate
 from procrastinate.exceptions import AlreadyEnqueued
 
 from core.database import Database
+from core.errors import StoreUnavailable
 from core.events import EventBus
 from core.models import UNFINISHED, JobId
 from core.progress import Queued
@@ -51,25 +52,20 @@ class ProcrastinateDispatcher:
         self.database, self.store, self.bus, self.worker = database, store, bus, worker
         self.slots, self.stall_s = slots, stall_s
         self.app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=url))
-        self.app.task(name=TASK, queue=QUEUE)(self._run_job)
+        # A run stopped by a database fault is queued again by procrastinate itself (no other
+        # failure is: the worker records those as the job's own end).
+        retry = procrastinate.RetryStrategy(retry_exceptions={StoreUnavailable}, wait=1)
+        self.app.task(name=TASK, queue=QUEUE, retry=retry)(self._run_job)
         self._tasks: list[asyncio.Task[None]] = []
         self._running: dict[JobId, asyncio.Task[None]] = {}
         self._stopping = False
+        self._name = f"{socket.gethostname()}-{id(self):x}"
 
     async def __aenter__(self) -> ProcrastinateDispatcher:
         await self.app.open_async()
         if self.worker is not None:
-            name = f"{socket.gethostname()}-{id(self):x}"
-            worker = self.app.run_worker_async(
-                queues=[QUEUE], concurrency=self.slots, name=name, wait=True,
-                install_signal_handlers=False, listen_notify=True,
-                update_heartbeat_interval=max(self.stall_s / 4, 0.2),
-                stalled_worker_timeout=self.stall_s,
-                fetch_job_polling_interval=max(self.stall_s / 2, 0.5),
-                delete_jobs="always",
-            )  # fmt: skip
             self._tasks = [
-                asyncio.create_task(worker, name="storybot-procrastinate-worker"),
+                asyncio.create_task(self._work(), name="storybot-procrastinate-worker"),
                 asyncio.create_task(self._take_over_stalled(), name="storybot-stalled"),
             ]
             await self._requeue_orphans()
@@ -151,6 +147,10 @@ class ProcrastinateDispatcher:
         self._running[JobId(job_id)] = run
         try:
             await asyncio.shield(run)
+        except StoreUnavailable:  # the database went away: this same task runs again
+            log.warning("job %s: the database went away; it resumes once it is back", job_id)
+            await self._database_back()
+            raise
         except asyncio.CancelledError:
             if await self.store.cancel_requested(job_id):  # a user's cancel (an abort)
                 self.worker.wake(JobId(job_id))  # the run ends `cancelled` by itself
@@ -163,6 +163,32 @@ class ProcrastinateDispatcher:
         finally:
             self._running.pop(JobId(job_id), None)
 
+    async def _database_back(self) -> None:
+        """Wait until the database answers again."""
+        while True:
+            try:
+                await self.database.fetch("SELECT 1 AS ok")
+                return
+            except StoreUnavailable:
+                await asyncio.sleep(1.0)
+
+    async def _work(self) -> None:
+        """procrastinate's worker, started again if it stops on a database fault."""
+        while not self._stopping:
+            try:
+                await self.app.run_worker_async(
+                    queues=[QUEUE], concurrency=self.slots, name=self._name, wait=True,
+                    install_signal_handlers=False, listen_notify=True,
+                    update_heartbeat_interval=max(self.stall_s / 4, 0.2),
+                    stalled_worker_timeout=self.stall_s,
+                    fetch_job_polling_interval=max(self.stall_s / 2, 0.5),
+                    delete_jobs="always",
+                )  # fmt: skip
+                return
+            except Exception:
+                log.warning("the job queue's worker stopped; starting it again", exc_info=True)
+                await asyncio.sleep(1.0)
+
     async def _take_over_stalled(self) -> None:
         """Put jobs of workers whose heartbeat stopped back in the queue."""
         manager = self.app.job_manager
@@ -173,6 +199,8 @@ class ProcrastinateDispatcher:
                     queue=QUEUE, seconds_since_heartbeat=self.stall_s
                 )
                 for job in stalled:
+                    if job.lock in self._running:  # ours, alive: only the heartbeat was lost
+                        continue
                     log.warning("job %s: its worker stopped answering; taken over", job.lock)
                     await manager.retry_job(job)
             except Exception:  # another worker retried it first, or the database blinked

@@ -107,3 +107,8 @@ class AttemptFailed(CoreError):
 
 class Superseded(CoreError):
     """A newer attempt owns the job (this worker was taken for dead): stop, write nothing."""
+
+
+class StoreUnavailable(CoreError):
+    """The shared job database cannot be reached (for now): nothing was written; try again
+    once it is back."""

@@ -19,6 +19,7 @@ from types import TracebackType
 import psycopg
 
 from core.database import Database
+from core.errors import StoreUnavailable
 from core.events import LocalEventBus
 from core.models import JobId, JobStatus
 from core.progress import TERMINAL, JobSucceeded, ProgressEvent, decode_event, encode_event
@@ -97,7 +98,7 @@ class PostgresEventBus:
         payload = json.dumps({"from": self._me, "body": body})
         try:
             await self.database.fetch("SELECT pg_notify(?, ?) AS sent", (CHANNEL, payload))
-        except psycopg.Error:  # the others re-read the stored state when they follow again
+        except StoreUnavailable:  # the others re-read the stored state when they follow again
             log.warning("job %s: progress not sent to other processes", event.job_id)
 
     async def _listen(self) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -16,11 +16,14 @@ from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
 from core.database import POSTGRES, KeyedLocks, Row, Shielded
-from core.errors import ConfigurationError
+from core.errors import ConfigurationError, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+# How long a statement waits for a connection while the server is away, before the caller is
+# told `StoreUnavailable` (a worker then waits for the server and queues its job again).
+POOL_WAIT_S = 10.0
 _MIGRATION_LOCK = 0x53_54_4F_52  # "STOR": the advisory lock migrations run under
 
 SCHEMA = """
@@ -126,16 +129,19 @@ class PostgresDatabase(Shielded):
             yield connection
 
     async def fetch(self, query: str, args: Sequence[Any] = ()) -> list[Row]:
-        """Rows of a read-only query."""
-        async with self._connection() as connection:
-            return await _PostgresTransaction(connection).fetch(query, args)
+        """Rows of a read-only query; `StoreUnavailable` while the server cannot be reached."""
+        with _reachable():
+            async with self._connection() as connection:
+                return await _PostgresTransaction(connection).fetch(query, args)
 
     async def atomic(self, body: Callable[[_PostgresTransaction], Awaitable[T]]) -> T:
-        """Run `body` in one transaction (see `Database.atomic`)."""
+        """Run `body` in one transaction (see `Database.atomic`); `StoreUnavailable` (nothing
+        written) while the server cannot be reached."""
 
         async def transaction() -> T:
-            async with self._connection() as connection, connection.transaction():
-                value = await body(_PostgresTransaction(connection))
+            with _reachable():
+                async with self._connection() as connection, connection.transaction():
+                    value = await body(_PostgresTransaction(connection))
             self.writes += 1
             return value
 
@@ -156,6 +162,18 @@ class PostgresDatabase(Shielded):
                 await connection.execute(
                     "SELECT pg_advisory_unlock(hashtextextended(%s, 0))", (key,)
                 )
+
+
+@contextmanager
+def _reachable() -> Iterator[None]:
+    """A lost or refused connection is `StoreUnavailable`: the caller waits and tries again."""
+    try:
+        yield
+    except psycopg.OperationalError as exc:  # PoolTimeout included
+        log.warning("the job database cannot be reached: %s", _why(exc))
+        raise StoreUnavailable(
+            "StoryBot cannot reach its database just now; please try again in a minute."
+        ) from exc
 
 
 async def migrate(connection: psycopg.AsyncConnection[Row]) -> None:
@@ -199,6 +217,7 @@ async def open_postgres(url: str, *, max_connections: int = 10) -> AsyncIterator
         url, min_size=1, max_size=max_connections, open=False,
         kwargs={"row_factory": dict_row, "autocommit": True},
         check=AsyncConnectionPool.check_connection,  # a server gone and back: reconnect
+        timeout=POOL_WAIT_S,
     )  # fmt: skip
     await pool.open(wait=True, timeout=30)
     database = PostgresDatabase(pool)

