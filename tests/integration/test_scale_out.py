@@ -5,7 +5,9 @@ job taken over from its checkpoints; cancels and progress cross processes."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -15,6 +17,7 @@ from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import httpx
 import pytest
 
 from core.config import Settings
@@ -50,11 +53,11 @@ def environment(fake: FakeGemini, url: str, data: Path) -> dict[str, str]:
 
 
 @contextmanager
-def worker(env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """A `storybot worker` process; stopped (SIGTERM, then SIGKILL) when the block ends."""
+def serving(env: dict[str, str], log: Path, args: list[str]) -> Iterator[subprocess.Popen[bytes]]:
+    """A `storybot ARGS` process; stopped (SIGTERM, then SIGKILL) when the block ends."""
     with log.open("wb") as output:
         process = subprocess.Popen(
-            [sys.executable, "-m", "bot", "worker"], env={**os.environ, **env},
+            [sys.executable, "-m", "bot", *args], env={**os.environ, **env},
             stdout=output, stderr=subprocess.STDOUT,
         )  # fmt: skip
     try:
@@ -67,6 +70,11 @@ def worker(env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+def worker(env: dict[str, str], log: Path) -> contextlib.AbstractContextManager[Any]:
+    """A `storybot worker` process for the block."""
+    return serving(env, log, ["worker"])
 
 
 async def front_end_jobs(bot_service, count: int, scenes: int = 2) -> list[Job]:  # type: ignore[no-untyped-def]
@@ -218,3 +226,43 @@ async def test_a_database_that_goes_away_and_comes_back_loses_no_job(
     assert final.status is JobStatus.COMPLETED
     assert delivered == {job.id: 1}
     assert len(fake.calls("story")) == 1
+
+
+async def test_an_http_front_end_and_a_worker_in_separate_processes(
+    wait_until: WaitUntil, postgres_url: str, tmp_path: Path
+) -> None:
+    """`storybot run --no-worker` (the HTTP API alone) and `storybot worker`, sharing only the
+    database and the folder: a story asked over HTTP is made by the worker, its status read
+    and its MP4 downloaded from the front end."""
+    token = "scale-token-0123456789abcdef"
+    async with fake_gemini() as fake:
+        env = environment(fake, postgres_url, tmp_path / "shared")
+        front_env = {**env, "STORYBOT_HTTP_PORT": "0", "STORYBOT_HTTP_TOKENS": token}
+        front_log = tmp_path / "front.log"
+        with (
+            worker(env, tmp_path / "worker.log"),
+            serving(front_env, front_log, ["run", "--no-worker"]),
+        ):
+            found = await wait_until(
+                lambda: re.search(r"HTTP API on (http://[\d.]+:\d+)", front_log.read_text()),
+                timeout=60, what="the HTTP API",
+            )  # fmt: skip
+            headers = {"Authorization": f"Bearer {token}"}
+            async with httpx.AsyncClient(base_url=found.group(1), headers=headers) as client:
+                accepted = await client.post(
+                    "/api/stories/generate", json={"theme": "a fox in the snow", "scenes": 2}
+                )
+                assert accepted.status_code == 202, accepted.text
+                job_id = accepted.json()["job_id"]
+
+                async def status() -> str | None:
+                    body = (await client.get(f"/api/videos/status/{job_id}")).json()
+                    return body["status"] if body["status"] in ("completed", "failed") else None
+
+                assert await wait_until(status, timeout=120, what="the job") == "completed"
+                video = await client.get(f"/api/videos/file/{job_id}/0")
+    assert video.status_code == 200
+    assert video.headers["content-type"] == "video/mp4"
+    assert video.content[4:8] == b"ftyp"
+    assert "Starting job" in (tmp_path / "worker.log").read_text()  # the worker ran it
+    assert "Starting job" not in front_log.read_text()  # the front end ran no job
