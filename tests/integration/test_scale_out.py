@@ -24,6 +24,8 @@ from core.config import Settings
 from core.errors import StoreUnavailable
 from core.models import Delivery, Job, JobStatus, Origin, StoryRequest
 from core.progress import JobCancelled, ProgressEvent, StageProgressed, StageStarted
+from core.service import JobService
+from core.store import JobStore
 from tests.gemini_server import FakeGemini
 from tests.postgres import stop_server
 
@@ -77,9 +79,9 @@ def worker(env: dict[str, str], log: Path) -> contextlib.AbstractContextManager[
     return serving(env, log, ["worker"])
 
 
-async def front_end_jobs(bot_service, count: int, scenes: int = 2) -> list[Job]:  # type: ignore[no-untyped-def]
+async def front_end_jobs(service: JobService, count: int, scenes: int = 2) -> list[Job]:
     return [
-        await bot_service.submit_story(
+        await service.submit_story(
             StoryRequest(theme=f"a fox number {n}", scenes=scenes), Origin("telegram", f"u{n}")
         )
         for n in range(count)
@@ -118,7 +120,7 @@ async def test_a_killed_worker_s_job_is_taken_over_and_delivered_once(
                     first.send_signal(signal.SIGKILL)
                     first.wait()
                     await wait_until(
-                        lambda: _all_delivered(front.store, jobs, delivered), timeout=120,
+                        lambda: _all_delivered(front.store, jobs), timeout=120,
                         what="every job delivered",
                     )  # fmt: skip
         assert sorted(delivered.values()) == [1, 1, 1]
@@ -127,7 +129,7 @@ async def test_a_killed_worker_s_job_is_taken_over_and_delivered_once(
     assert taken_over, "the second worker ran none of the jobs"
 
 
-async def _drawing(store, jobs: list[Job]) -> bool:  # type: ignore[no-untyped-def]
+async def _drawing(store: JobStore, jobs: list[Job]) -> bool:
     for job in jobs:
         current = await store.get(job.id)
         if current.status is JobStatus.GENERATING and "pictures" in current.message:
@@ -135,7 +137,7 @@ async def _drawing(store, jobs: list[Job]) -> bool:  # type: ignore[no-untyped-d
     return False
 
 
-async def _all_delivered(store, jobs: list[Job], delivered: Counter[str]) -> bool:  # type: ignore[no-untyped-def]
+async def _all_delivered(store: JobStore, jobs: list[Job]) -> bool:
     for job in jobs:
         current = await store.get(job.id)
         if current.delivery is not Delivery.DELIVERED:
@@ -178,11 +180,6 @@ async def test_cancel_and_progress_cross_processes(
         assert [r.kind for r in fake.requests[before_cancel:]] == []
     assert any(isinstance(e, StageStarted | StageProgressed) for e in events)
     assert isinstance(events[-1], JobCancelled)
-
-
-async def _ended(store, job_id: str) -> Job | None:  # type: ignore[no-untyped-def]
-    job = await store.get(job_id)
-    return job if job.status.finished else None
 
 
 async def test_a_database_that_goes_away_and_comes_back_loses_no_job(
