@@ -39,8 +39,9 @@ LATENCY = {"story": 0.3, "image": 1.0, "tts": 0.3}
 
 
 @asynccontextmanager
-async def fake_gemini() -> AsyncIterator[FakeGemini]:
-    async with FakeGemini(api_key=KEY, latency=LATENCY, image_scale=0.25) as server:
+async def fake_gemini(**latency: float) -> AsyncIterator[FakeGemini]:
+    latencies = {**LATENCY, **latency}
+    async with FakeGemini(api_key=KEY, latency=latencies, image_scale=0.25) as server:
         yield server
 
 
@@ -156,7 +157,7 @@ async def test_cancel_and_progress_cross_processes(
     database), cancels it, and the job ends `cancelled` with no provider call started after
     the cancel was stored."""
     data = tmp_path / "shared"
-    async with fake_gemini() as fake:
+    async with fake_gemini(image=4.0) as fake:  # a wide window with no call due
         env = environment(fake, postgres_url, data)
         for name, value in env.items():
             monkeypatch.setenv(name, value)
@@ -170,7 +171,7 @@ async def test_cancel_and_progress_cross_processes(
                         events.append(event)
 
                 follower = asyncio.create_task(follow())
-                # Picture 1 is being drawn (1 s) and the narrations have started: no other
+                # Picture 1 is being drawn (4 s) and the narrations have started: no other
                 # call is due until picture 1 is back, so any later call came after the cancel.
                 await wait_until(lambda: fake.calls("image") and len(fake.calls("tts")) == 4)
                 before_cancel = len(fake.requests)
