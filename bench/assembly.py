@@ -84,8 +84,8 @@ def cookbook(folder: Path) -> None:
 
 
 def _fitted_inputs(folder: Path, work: Path) -> tuple[Story, list[Path], list[audio.Speech]]:
-    """The story, its pictures fitted to the frame (two at a time, as the pipeline fits each
-    picture as it arrives) and its narrations: what both of our arms start from."""
+    """The story, its pictures fitted to the frame (as the pipeline fits each picture as it
+    arrives) and its narrations: what both of our arms start from."""
     from core.assembly import save_fitted
 
     work.mkdir(exist_ok=True)

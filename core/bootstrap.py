@@ -85,15 +85,15 @@ async def open_storybot(
     async with contextlib.AsyncExitStack() as stack:
         stack.push_async_callback(providers.aclose)
         await providers.prepare()
-        store = await stack.enter_async_context(open_store(settings.database, _url(settings)))
+        url = _url(settings)
+        store = await stack.enter_async_context(open_store(settings.database, url))
         pipeline = Pipeline(providers, pipeline_limits or PipelineLimits.from_settings(settings))
         artifacts = LocalArtifacts(settings.jobs_dir)
-        url = _url(settings)
         bus: EventBus = LocalEventBus()
         if url:
             from core.events_postgres import PostgresEventBus
 
-            bus = await stack.enter_async_context(PostgresEventBus(url, store.database, store))
+            bus = await stack.enter_async_context(PostgresEventBus(url, store))
         worker = None
         if work:
             worker = Worker(
@@ -101,7 +101,7 @@ async def open_storybot(
                 default_webhook=settings.webhook_url is not None,
             )  # fmt: skip
         dispatcher = await stack.enter_async_context(
-            _dispatcher(settings, store, bus, worker, limits, resume_platforms)
+            _dispatcher(url, settings, store, bus, worker, limits, resume_platforms)
         )
         lease_s = OUTBOX_LEASE_S if url else 0.0
         outbox = Outbox(store, bus, poll_s=limits.outbox_poll_s, lease_s=lease_s)
@@ -142,6 +142,7 @@ async def migrate_store(settings: Settings) -> None:
 
 
 def _dispatcher(
+    url: str | None,
     settings: Settings,
     store: JobStore,
     bus: EventBus,
@@ -149,15 +150,14 @@ def _dispatcher(
     limits: JobLimits,
     resume_platforms: frozenset[str],
 ) -> contextlib.AbstractAsyncContextManager[Dispatcher]:
-    """procrastinate on the shared database, or the in-process queue."""
-    url = _url(settings)
+    """procrastinate on the shared database at `url`, or the in-process queue."""
     if url is None:
         slots = limits.max_concurrent_jobs
         return LocalDispatcher(store, bus, worker, slots, resume_platforms=resume_platforms)
     from core.dispatch_procrastinate import ProcrastinateDispatcher
 
     return ProcrastinateDispatcher(
-        url, store.database, store, bus, worker, limits.max_concurrent_jobs,
+        url, store, bus, worker, limits.max_concurrent_jobs,
         stall_s=settings.worker_stall_s,
     )  # fmt: skip
 

@@ -17,7 +17,6 @@ from types import TracebackType
 import procrastinate
 from procrastinate.exceptions import AlreadyEnqueued
 
-from core.database import Database
 from core.errors import StoreUnavailable
 from core.events import EventBus
 from core.models import UNFINISHED, JobId
@@ -41,7 +40,6 @@ class ProcrastinateDispatcher:
     def __init__(
         self,
         url: str,
-        database: Database,
         store: JobStore,
         bus: EventBus,
         worker: Worker | None,
@@ -49,7 +47,8 @@ class ProcrastinateDispatcher:
         *,
         stall_s: float,
     ) -> None:
-        self.database, self.store, self.bus, self.worker = database, store, bus, worker
+        self.store, self.bus, self.worker = store, bus, worker
+        self.database = store.database  # for the job queue's own tables
         self.slots, self.stall_s = slots, stall_s
         self.app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=url))
         # A run stopped by a database fault is queued again by procrastinate itself (no other

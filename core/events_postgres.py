@@ -18,7 +18,6 @@ from types import TracebackType
 
 import psycopg
 
-from core.database import Database
 from core.errors import StoreUnavailable
 from core.events import LocalEventBus
 from core.models import JobId, JobStatus
@@ -34,8 +33,9 @@ _MAX_PAYLOAD = 7900  # NOTIFY takes under 8000 bytes
 class PostgresEventBus:
     """Local fan-out, plus NOTIFY to the other processes and one LISTEN from them."""
 
-    def __init__(self, url: str, database: Database, store: JobStore, *, every_s: float = 1.0):
-        self.url, self.database, self.store, self.every_s = url, database, store, every_s
+    def __init__(self, url: str, store: JobStore, *, every_s: float = 1.0):
+        self.url, self.store, self.every_s = url, store, every_s
+        self.database = store.database
         self._local = LocalEventBus()
         self._me = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self._sent: dict[JobId, float] = {}  # when each job's last event went out
