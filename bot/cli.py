@@ -22,7 +22,7 @@ from core.config import ProviderChoice, Settings
 from core.doctor import diagnose
 from core.errors import ConfigurationError, CoreError
 from core.logs import configure_logging
-from core.models import MAX_SCENES, MAX_VIDEOS, VIDEO_SECONDS, Aspect, Style
+from core.models import MAX_SCENES, MAX_VIDEOS, VIDEO_ASPECTS, VIDEO_SECONDS, Aspect, Style
 
 _error = cli_jobs.error
 
@@ -61,7 +61,7 @@ def _parser() -> argparse.ArgumentParser:
     video = commands.add_parser("video", help="make a short video clip from a prompt")
     video.add_argument("prompt", help='what the clip shows, e.g. "a kitten chasing a leaf"')
     video.add_argument("--image", type=Path, help="a PNG or JPEG to start from (first frame)")
-    video.add_argument("--aspect", choices=["16:9", "9:16"], default="16:9", help="frame shape")
+    video.add_argument("--aspect", choices=VIDEO_ASPECTS, default="16:9", help="frame shape")
     video.add_argument(
         "--duration",
         type=int,

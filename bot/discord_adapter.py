@@ -20,6 +20,7 @@ from discord.ext import commands
 
 from bot import discord_uploads as uploads
 from bot.discord_commands import PLATFORM, StoryCommands
+from bot.discord_connection import GatewayLead
 from bot.discord_progress import JobMessage, Messenger
 from bot.feed import follow
 from bot.options import StoryOptions, VideoOptions
@@ -83,27 +84,23 @@ class DiscordAdapter:
         self.messenger = Messenger(self.bot, settings.progress_interval_s)
         self._where: dict[str, JobMessage] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        self._connection: asyncio.Task[None] | None = None
+        self.gateway = GatewayLead(self.bot, jobs, settings, self._adopt)
         self._closing = False
 
     async def __aenter__(self) -> DiscordAdapter:
         assert self.settings.discord_bot_token is not None
         await self.bot.login(self.settings.discord_bot_token.get_secret_value())
         await self.bot.add_cog(StoryCommands(self))  # before any interaction can arrive
-        self._connection = asyncio.create_task(self.bot.connect(), name="discord-gateway")
-        await self.bot.wait_until_ready()
-        if self.settings.discord_guild_ids:
-            for guild_id in self.settings.discord_guild_ids:
-                guild = discord.Object(int(guild_id))
-                self.tree.copy_global_to(guild=guild)
-                await self.tree.sync(guild=guild)
-        else:
-            await self.tree.sync()
         self.jobs.deliver_with(PLATFORM, self.deliver)
-        for job in await self.jobs.unfinished(PLATFORM):
-            self._follow_in_channel(job)
-        log.info("Discord bot %s is connected", self.bot.user)
+        await self.gateway.start()
         return self
+
+    async def _adopt(self) -> None:
+        """Follow, in their channels, the unfinished jobs no one here follows (the gateway's
+        lead was just taken: after a restart, or from a front end that died)."""
+        for job in await self.jobs.unfinished(PLATFORM):
+            if job.id not in self._where:
+                self._follow_in_channel(job)
 
     async def __aexit__(
         self,
@@ -115,10 +112,8 @@ class DiscordAdapter:
         for task in list(self._tasks):  # progress followers of jobs that go on at next start
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.gateway.stop()
         await self.bot.close()
-        if self._connection is not None:
-            with contextlib.suppress(Exception, asyncio.CancelledError):
-                await self._connection
 
     # ------------------------------------------------------------------ commands
 

@@ -67,7 +67,7 @@ class StoryCommands(commands.Cog, name="Story"):
         interaction: discord.Interaction,
         theme: str,
         scenes: app_commands.Range[int, 1, 10] | None = None,
-        aspect: Literal["16:9", "9:16", "1:1"] | None = None,
+        aspect: Literal["16:9", "9:16", "1:1", "16:10"] | None = None,
         style: Literal[
             "storybook", "watercolor", "3d-cartoon", "anime", "claymation", "paper-cutout"
         ]
@@ -135,7 +135,7 @@ class StoryCommands(commands.Cog, name="Story"):
         interaction: discord.Interaction,
         prompt: str,
         image: discord.Attachment | None = None,
-        aspect: Literal["16:9", "9:16"] | None = None,
+        aspect: Literal["16:9", "16:10", "9:16"] | None = None,
         duration: app_commands.Range[int, VIDEO_SECONDS[0], VIDEO_SECONDS[1]] | None = None,
         negative: str | None = None,
         people: bool | None = None,

@@ -14,6 +14,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.exceptions import HTTPException
 
 from core.config import Settings
+from core.errors import ConfigurationError
 
 LOCAL_CALLER = "local"  # the one identity of every loopback caller when no token is configured
 
@@ -30,6 +31,22 @@ def is_loopback(host: str) -> bool:
     with contextlib.suppress(ValueError):
         return ipaddress.ip_address(host).is_loopback
     return False
+
+
+def check_exposure(settings: Settings, what: str) -> None:
+    """Refuse to serve `what` on `STORYBOT_HTTP_HOST` when anyone there could call it (no
+    tokens, not loopback), or with a token short enough to guess: `ConfigurationError`."""
+    host, tokens = settings.http_host, settings.api_tokens
+    if not tokens and not is_loopback(host):
+        raise ConfigurationError(
+            f"{what} would be open to anyone on {host}: set STORYBOT_HTTP_TOKENS, or "
+            "keep STORYBOT_HTTP_HOST on a loopback address (127.0.0.1)"
+        )
+    if any(len(token) < 16 for token in tokens):
+        raise ConfigurationError(
+            "each STORYBOT_HTTP_TOKENS token needs 16 characters or more "
+            '(python -c "import secrets; print(secrets.token_urlsafe(32))")'
+        )
 
 
 def caller_dependency(settings: Settings) -> Callable[..., Awaitable[str]]:

@@ -25,6 +25,7 @@ from bot.http_guards import (
     error_responses,
     install_error_handlers,
 )
+from bot.http_metrics import add_metrics_route
 from bot.http_shapes import (
     Accepted,
     Health,
@@ -39,7 +40,7 @@ from bot.options import StoryOptions, VideoOptions
 from core.config import ProviderChoice, Settings
 from core.errors import ArtifactMissing, JobNotFound
 from core.models import MAX_VIDEOS, WEBHOOK, Aspect, Job, JobId, JobKind, JobStatus, Origin
-from core.service import JobService
+from core.service import SAVE_TO_CLOUD, JobService
 
 PLATFORM = "http"
 _BODY_SLACK = 64 * 1024  # room for the JSON around a base64 image
@@ -69,10 +70,17 @@ class _Api:
     def max_image(self) -> int:
         return int(self.settings.http_max_image_mb * 1024 * 1024)
 
-    def origin(self, caller: str, request: Request, webhook_url: HttpUrl | None) -> Origin:
+    def origin(
+        self, caller: str, request: Request, webhook_url: HttpUrl | None, save_to_cloud: bool
+    ) -> Origin:
         extra = {"base_url": str(request.base_url)}
         if webhook_url is not None:
             extra["webhook_url"] = str(webhook_url)  # stored with the job: no race with its end
+        if save_to_cloud:
+            if self.settings.storage_url is None:
+                message = "needs object storage: set STORYBOT_STORAGE_URL"
+                raise FieldErrors({"save_to_cloud": message})
+            extra[SAVE_TO_CLOUD] = "true"
         return Origin(PLATFORM, caller, extra=extra)
 
     def accepted(self, job: Job, request: Request) -> Accepted:
@@ -97,7 +105,8 @@ class _Api:
     async def view(self, job: Job, request: Request, *, position: bool = False) -> JobView:
         where = await self.jobs.queue_position(job.id) if position else None
         webhook = await self.jobs.delivery(job.id, WEBHOOK)
-        return job_view(job, str(request.base_url), where, webhook)
+        copies = await self.jobs.copies_in_bucket(job)
+        return job_view(job, str(request.base_url), where, webhook, copies)
 
 
 def create_app(jobs: JobService, settings: Settings) -> FastAPI:
@@ -115,6 +124,7 @@ def create_app(jobs: JobService, settings: Settings) -> FastAPI:
     _job_routes(app, api)
     _file_route(app, api)
     _health_route(app, api)
+    add_metrics_route(app, jobs, api.who)
     return app
 
 
@@ -148,7 +158,7 @@ def _generate_routes(app: FastAPI, api: _Api) -> None:
             negative=body.negative_prompt, people=body.person_generation == "ALLOW_ALL",
             count=body.number_of_videos,
         ).request(body.prompt)  # fmt: skip
-        where = api.origin(caller, request, body.webhook_url)
+        where = api.origin(caller, request, body.webhook_url, body.save_to_cloud)
         return api.accepted(await api.jobs.submit_video(video, where, image=image), request)
 
     @app.post("/api/stories/generate", status_code=202, tags=["jobs"], responses=generate_errors)
@@ -161,7 +171,7 @@ def _generate_routes(app: FastAPI, api: _Api) -> None:
             language=body.language, captions=body.captions, animate=body.animate,
         )  # fmt: skip
         story = options.request(body.theme, api.settings)
-        where = api.origin(caller, request, body.webhook_url)
+        where = api.origin(caller, request, body.webhook_url, body.save_to_cloud)
         return api.accepted(await api.jobs.submit_story(story, where), request)
 
 
@@ -192,8 +202,12 @@ def _job_routes(app: FastAPI, api: _Api) -> None:
     async def cancel(
         job_id: JobIdPath, request: Request, caller: Annotated[str, Depends(api.who)]
     ) -> JobView:
-        """Cancel a queued or running job; a finished one is returned as it is."""
+        """Cancel a queued or running job; delete a finished one's files (its videos in the
+        bucket included)."""
         job = await api.owned(job_id, caller)
+        if job.status.finished:
+            await api.jobs.discard_files(job.id)
+            return await api.view(await api.jobs.get(job.id), request)
         return await api.view(await api.jobs.cancel(job.id), request)
 
 
@@ -217,11 +231,11 @@ def _file_route(app: FastAPI, api: _Api) -> None:
             raise HTTPException(409, f"the job is {job.status.value}")
         if job.files_removed:
             raise HTTPException(410, "the job's files have expired")
-        count = len(job.result.video_files) if job.result else 0
-        if index >= count:
-            raise HTTPException(404, f"the job has {count} video(s)")
-        try:
-            path = (await api.jobs.videos(job))[index]
+        names = job.result.video_files if job.result else ()
+        if index >= len(names):
+            raise HTTPException(404, f"the job has {len(names)} video(s)")
+        try:  # with object storage: a local copy, downloaded once and reused while in demand
+            path = await api.jobs.file(job, names[index])
         except ArtifactMissing:
             raise HTTPException(410, "the job's files have expired") from None
         return Mp4File(
@@ -243,6 +257,8 @@ def _health_route(app: FastAPI, api: _Api) -> None:
         features = ["stories"] if credentials else []
         if videos:
             features += ["animated_stories", "videos", "image_to_video"]
+        if settings.storage_url is not None:
+            features.append("save_to_cloud")
         return Health(
             status="healthy",
             backend=capabilities.backend,

@@ -2,6 +2,7 @@
 
 # No `from __future__ import annotations`: FastAPI and pydantic read these annotations at run time.
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -23,6 +24,7 @@ from core.models import (
     Style,
     VideoRequest,
 )
+from core.service import StoredCopy
 
 # ---------------------------------------------------------------------------------- shapes
 
@@ -31,7 +33,7 @@ from core.models import (
 
 
 class VideoGenerate(BaseModel):
-    """`POST /api/videos/generate`: the seed's fields (`save_to_cloud` is not offered)."""
+    """`POST /api/videos/generate`: the seed's fields."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -40,7 +42,7 @@ class VideoGenerate(BaseModel):
         StringConstraints(min_length=1, max_length=MAX_VIDEO_PROMPT_CHARS, pattern=r"\S"),
         Field(description="what the video shows"),
     ]
-    aspect_ratio: Literal["16:9", "9:16"] = "16:9"
+    aspect_ratio: Literal["16:9", "16:10", "9:16"] = "16:9"
     number_of_videos: int = Field(1, ge=1, le=MAX_VIDEOS, strict=True)
     duration_seconds: int = Field(
         VIDEO_SECONDS[1], ge=VIDEO_SECONDS[0], le=VIDEO_SECONDS[1], strict=True,
@@ -54,6 +56,11 @@ class VideoGenerate(BaseModel):
     webhook_url: HttpUrl | None = Field(
         None, description="POSTed to when the job completes or fails (else STORYBOT_WEBHOOK_URL)"
     )
+    save_to_cloud: bool = Field(
+        False, strict=True,
+        description="keep the video in the bucket past STORYBOT_KEEP_HOURS, until the job is "
+        "deleted (needs object storage: STORYBOT_STORAGE_URL)",
+    )  # fmt: skip
 
 
 class StoryGenerate(BaseModel):
@@ -81,6 +88,11 @@ class StoryGenerate(BaseModel):
     webhook_url: HttpUrl | None = Field(
         None, description="POSTed to when the job completes or fails (else STORYBOT_WEBHOOK_URL)"
     )
+    save_to_cloud: bool = Field(
+        False, strict=True,
+        description="keep the video in the bucket past STORYBOT_KEEP_HOURS, until the job is "
+        "deleted (needs object storage: STORYBOT_STORAGE_URL)",
+    )  # fmt: skip
 
 
 class Accepted(BaseModel):
@@ -115,6 +127,14 @@ class VideoFile(BaseModel):
     aspect_ratio: str
     dimensions: Dimensions
     created_at: datetime
+    # With object storage only (absent otherwise).
+    remote_uri: str | None = Field(
+        None, exclude_if=lambda value: value is None, description="s3://bucket/key (gs://…)"
+    )
+    presigned_url: str | None = Field(
+        None, exclude_if=lambda value: value is None,
+        description="a time-limited download URL (STORYBOT_PRESIGNED_URL_MINUTES), no token",
+    )  # fmt: skip
 
 
 class GenerationMetadata(BaseModel):
@@ -199,8 +219,10 @@ def job_view(
     base_url: str,
     queue_position: int | None = None,
     webhook: DeliveryRecord | None = None,
+    copies: Sequence[StoredCopy] = (),
 ) -> JobView:
-    """The JSON view of a job; `base_url` (ending in /) makes its download URLs absolute."""
+    """The JSON view of a job; `base_url` (ending in /) makes its download URLs absolute;
+    `copies` are its videos in object storage, in order."""
     outcome = job.outcome if job.status is JobStatus.COMPLETED else None
     videos = []
     if outcome is not None:
@@ -216,6 +238,8 @@ def job_view(
                 aspect_ratio=job.request.aspect.value,
                 dimensions=Dimensions(width=result.width, height=result.height),
                 created_at=job.completed_at or job.updated_at,
+                remote_uri=copies[index].uri if index < len(copies) else None,
+                presigned_url=copies[index].presigned_url if index < len(copies) else None,
             )
             for index in range(len(names))
         ]

@@ -17,6 +17,7 @@ from core.models import (
     MAX_THEME_CHARS,
     MAX_VIDEO_PROMPT_CHARS,
     MAX_VIDEOS,
+    VIDEO_ASPECTS,
     VIDEO_SECONDS,
     Aspect,
     StoryRequest,
@@ -124,7 +125,7 @@ def set_option(options: StoryOptions, key: str, value: str) -> None:
 
 
 VIDEO_OPTION_HELP = {
-    "aspect": "16:9 | 9:16",
+    "aspect": "16:9 | 16:10 | 9:16",
     "duration": f"{VIDEO_SECONDS[0]} to {VIDEO_SECONDS[1]} seconds",
     "negative": 'what the video should not show (quote several words: negative="rain, cars")',
     "people": "allow | deny",
@@ -179,7 +180,7 @@ def set_video_option(options: VideoOptions, key: str, value: str) -> None:
     """Validate and store one video option; a bad key or value raises a one-line correction."""
     match key:
         case "aspect":
-            if value not in ("16:9", "9:16"):
+            if value not in VIDEO_ASPECTS:
                 raise InvalidRequest(f"aspect must be {VIDEO_OPTION_HELP['aspect']}")
             options.aspect = Aspect(value)
         case "duration":

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 from core.bootstrap import open_storybot
 from core.config import Settings
+from core.errors import ConfigurationError
 from core.logs import configure_logging
 from core.models import WEBHOOK
 
@@ -32,11 +33,31 @@ def enabled_front_ends(settings: Settings) -> list[str]:
     return [name for name, value in settings_of.items() if value is not None]
 
 
+def check_front_ends(settings: Settings) -> None:
+    """Settings that only make sense together; `ConfigurationError` (one line) otherwise."""
+    webhook, secret = settings.telegram_webhook_url, settings.telegram_webhook_secret
+    if (webhook is None) != (secret is None):
+        raise ConfigurationError(
+            "Telegram's webhook needs both STORYBOT_TELEGRAM_WEBHOOK_URL and "
+            "STORYBOT_TELEGRAM_WEBHOOK_SECRET (unset both to poll)"
+        )
+    if webhook is not None and settings.http_port is None:
+        raise ConfigurationError(
+            "STORYBOT_TELEGRAM_WEBHOOK_URL is served by the HTTP API's server: set "
+            "STORYBOT_HTTP_PORT (and route the URL's path to it)"
+        )
+    if webhook is not None and settings.telegram_bot_token is None:
+        raise ConfigurationError(
+            "STORYBOT_TELEGRAM_WEBHOOK_URL is set but TELEGRAM_BOT_TOKEN is not"
+        )
+
+
 def secrets_of(settings: Settings) -> list[str]:
     """Every secret value in the settings, for log redaction."""
     values = (
         settings.gemini_api_key, settings.google_api_key, settings.telegram_bot_token,
-        settings.discord_bot_token, settings.webhook_secret,
+        settings.discord_bot_token, settings.webhook_secret, settings.telegram_webhook_secret,
+        settings.aws_secret_access_key, settings.aws_session_token,
     )  # fmt: skip
     secrets = [value.get_secret_value() for value in values if value is not None]
     if settings.database_url is not None:  # its password, wherever the URL shows up
@@ -59,10 +80,13 @@ async def serve(
     # The chat libraries load only when serving.
     from bot.discord_adapter import DiscordAdapter
     from bot.http_api import HttpApi
+    from bot.metrics_server import serve_metrics
     from bot.telegram_adapter import TelegramAdapter
     from bot.webhooks import WebhookSender
 
     configure_logging(settings.log_level, secrets_of(settings))
+    if front_ends:
+        check_front_ends(settings)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -76,17 +100,21 @@ async def serve(
             open_storybot(settings, work=work, resume_platforms=frozenset(FRONT_ENDS) | {"http"})
         )
         jobs = storybot.service
+        await stack.enter_async_context(serve_metrics(jobs, settings))  # STORYBOT_METRICS_PORT
         serving = ", ".join(enabled_front_ends(settings)) if front_ends else "none (a worker)"
         log.info("back end: %s; front ends: %s", jobs.capabilities.backend, serving)
         telegram = http = None
         if front_ends:
             jobs.deliver_with(WEBHOOK, webhooks.send, webhooks.policy)
             if settings.telegram_bot_token is not None:
-                telegram = await stack.enter_async_context(TelegramAdapter(jobs, settings))
+                telegram = TelegramAdapter(jobs, settings)
+            if settings.http_port is not None:  # before Telegram is told of a webhook on it
+                routes = telegram.intake.routes() if telegram is not None else []
+                http = await stack.enter_async_context(HttpApi(jobs, settings, routes))
+            if telegram is not None:
+                await stack.enter_async_context(telegram)
             if settings.discord_bot_token is not None:
                 await stack.enter_async_context(DiscordAdapter(jobs, settings))
-            if settings.http_port is not None:
-                http = await stack.enter_async_context(HttpApi(jobs, settings))
         await stop.wait()
         # Graceful: take no new work, give running jobs and uploads the grace period, then
         # abandon the rest (checkpointed; they resume on the next start) and close the store.

@@ -16,12 +16,7 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
 
-from telegram import (
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    Message,
-    Update,
-)
+from telegram import Message, Update
 from telegram.constants import ChatAction
 from telegram.error import TelegramError
 from telegram.ext import (
@@ -39,8 +34,9 @@ from bot.feed import follow
 from bot.options import parse_video_words, parse_words
 from bot.render import done_summary, help_text
 from bot.telegram_delivery import VideoSender
+from bot.telegram_intake import PLATFORM, TelegramIntake
 from bot.telegram_media import fetch_picture
-from bot.telegram_progress import ProgressEditor, ProgressMessage
+from bot.telegram_progress import ProgressEditor, ProgressMessage, cancel_button
 from bot.telegram_text import (
     COMMANDS,
     UNCONFIRMED,
@@ -56,21 +52,15 @@ from core.service import JobService
 
 log = logging.getLogger(__name__)
 
-PLATFORM = "telegram"
 _UPLOAD_MARGIN = 0.96  # stay a little under the limit: multipart overhead, rounding
 # CommandHandler reads only `text`: a photo (or a picture sent as a file) captioned `/video …`
 # needs a handler of its own. The `@name` is checked against the bot's own in the handler.
 _VIDEO_CAPTION = re.compile(r"^/video(@\w+)?(\s|$)", re.IGNORECASE)
 
 
-def _cancel_button(job_id: str) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton("Cancel", callback_data=f"cancel:{job_id}")]]
-    )
-
-
 class TelegramAdapter:
-    """The Telegram bot: long polling, handlers that return at once, and the delivery handler."""
+    """The Telegram bot: its intake (polling or a webhook), handlers that return at once, and
+    the delivery handler."""
 
     def __init__(self, jobs: JobService, settings: Settings) -> None:
         if settings.telegram_bot_token is None:
@@ -113,6 +103,7 @@ class TelegramAdapter:
             limit_bytes=self.upload_limit,
             read_timeout_s=settings.telegram_upload_timeout_s,
         )
+        self.intake = TelegramIntake(self.app, jobs, settings, self._adopt)
 
     @property
     def upload_limit(self) -> int:
@@ -123,18 +114,20 @@ class TelegramAdapter:
         await self.app.initialize()
         await self.app.bot.set_my_commands(COMMANDS)
         await self.app.start()
-        assert self.app.updater is not None  # built with the default updater
-        await self.app.updater.start_polling(allowed_updates=Update.ALL_TYPES)
         self.jobs.deliver_with(PLATFORM, self.deliver)
-        for job in await self.jobs.unfinished(PLATFORM):
-            await self._reattach(job)
-        log.info("Telegram bot @%s is polling", self.app.bot.username)
+        await self.intake.start()
         return self
 
     async def stop_polling(self) -> None:
         """Take no new updates (shutdown); sending stays possible for jobs finishing now."""
-        if self.app.updater is not None and self.app.updater.running:
-            await self.app.updater.stop()
+        await self.intake.stop()
+
+    async def _adopt(self) -> None:
+        """Follow the unfinished jobs no one here follows (the lead was just taken: after a
+        restart, or from a front end that died)."""
+        for job in await self.jobs.unfinished(PLATFORM):
+            if job.id not in self._messages:
+                await self._reattach(job)
 
     async def _reattach(self, job: Job) -> None:
         """After a restart: follow a resumed job in its old progress message, or a new one."""
@@ -144,7 +137,7 @@ class TelegramAdapter:
                 what = "video" if job.kind is JobKind.VIDEO else "story"
                 sent = await self.app.bot.send_message(
                     int(job.origin.chat_id), f"🔄 Your {what} resumed after a restart…",
-                    reply_markup=_cancel_button(job.id),
+                    reply_markup=cancel_button(job.id),
                 )  # fmt: skip
             except TelegramError as exc:
                 log.warning("job %s: cannot post its progress message: %s", job.id, exc)
@@ -242,7 +235,7 @@ class TelegramAdapter:
         position = await self.jobs.queue_position(job.id)
         if position is not None and position > self.settings.max_concurrent_jobs:
             first = f"⏳ Got it — #{position} in line"
-        progress = await message.reply_text(first, reply_markup=_cancel_button(job.id))
+        progress = await message.reply_text(first, reply_markup=cancel_button(job.id))
         await self.jobs.remember(
             job.id, request_message_id=str(message.message_id),
             progress_message_id=str(progress.message_id),
@@ -320,7 +313,7 @@ class TelegramAdapter:
         """Edit the progress message as the job goes on (a Cancel button until it ends)."""
 
         async def show(text: str, final: bool) -> None:
-            markup = None if final else _cancel_button(job_id)
+            markup = None if final else cancel_button(job_id)
             await self.progress.edit(message, text, final=final, markup=markup)
 
         await follow(self.jobs, job_id, self.settings.progress_interval_s, show)

@@ -8,13 +8,20 @@ import logging
 import time
 from dataclasses import dataclass
 
-from telegram import Bot, InlineKeyboardMarkup
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, RetryAfter
 
 from bot.feed import Paced
 from bot.telegram_delivery import retry_seconds
 
 log = logging.getLogger(__name__)
+
+
+def cancel_button(job_id: str) -> InlineKeyboardMarkup:
+    """The Cancel button under a running job's progress message."""
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton("Cancel", callback_data=f"cancel:{job_id}")]]
+    )
 
 
 @dataclass

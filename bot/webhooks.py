@@ -29,9 +29,9 @@ def sign(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def payload(job: Job) -> dict[str, Any]:
+def payload(job: Job, environment: str = "production") -> dict[str, Any]:
     """The seed's webhook body: `data` holds the result of a completed job, else `error` says
-    why it failed."""
+    why it failed; `environment` names the deployment that sent it."""
     completed = job.status is JobStatus.COMPLETED
     data = None
     if completed:
@@ -56,6 +56,7 @@ def payload(job: Job) -> dict[str, Any]:
         "has_data": completed,
         "data": data,
         "error": job.error,
+        "environment": environment,
     }
 
 
@@ -74,11 +75,12 @@ class WebhookSender:
         *,
         default_url: str | None = None,
         secret: str | None = None,
+        environment: str = "production",
         attempts: int = 5,
         first_delay_s: float = 2.0,
         timeout_s: float = 10.0,
     ) -> None:
-        self.default_url, self._secret = default_url, secret
+        self.default_url, self._secret, self.environment = default_url, secret, environment
         self.policy = DeliveryPolicy(attempts, first_delay_s, doubling=True)
         self._client = httpx.AsyncClient(timeout=timeout_s, follow_redirects=False)
 
@@ -89,6 +91,7 @@ class WebhookSender:
         return cls(
             default_url=str(settings.webhook_url) if settings.webhook_url else None,
             secret=secret.get_secret_value() if secret else None,
+            environment=settings.environment,
         )
 
     async def __aenter__(self) -> WebhookSender:
@@ -108,7 +111,7 @@ class WebhookSender:
         url = job.origin.extra.get("webhook_url") or self.default_url
         if url is None:  # the default URL was unset since the job ended
             raise DeliveryRefused("no webhook URL is set any more")
-        body = json.dumps(payload(job), ensure_ascii=False).encode()
+        body = json.dumps(payload(job, self.environment), ensure_ascii=False).encode()
         headers = {"Content-Type": "application/json", "User-Agent": "StoryBot-Webhook/1"}
         if self._secret:
             headers[SIGNATURE_HEADER] = sign(self._secret, body)

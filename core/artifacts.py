@@ -1,24 +1,60 @@
 """Job files behind one interface: the user's input picture, pictures, narrations, clips and
-outputs. A local folder now; the worker and ffmpeg work in a local scratch folder per job."""
+outputs. A local folder, or a bucket (`core/artifacts_remote.py`); either way the worker and
+ffmpeg work in a local scratch folder per job."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
-from collections.abc import Collection
+from collections.abc import AsyncIterator, Collection
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from core.config import Settings
 from core.errors import ArtifactMissing
 from core.models import JobId
 from core.steps import write_atomic
+
+# `Origin.extra` key, set to "true": the job's video stays in the bucket past
+# STORYBOT_KEEP_HOURS, until the job is deleted (HTTP `save_to_cloud`).
+SAVE_TO_CLOUD = "save_to_cloud"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredCopy:
+    """A file in object storage: its address there, and a time-limited download URL."""
+
+    uri: str  # s3://bucket/key, gs://bucket/key
+    presigned_url: str | None  # None: these credentials cannot sign URLs
 
 
 class ArtifactStore(Protocol):
     """Where job files live, by job id and file name."""
 
+    @property
+    def in_bucket(self) -> bool:
+        """Whether the files live in object storage (where `save_to_cloud` keeps a video)."""
+        ...
+
     def scratch(self, job_id: JobId) -> Path:
         """The local folder a worker writes the job's files in (checkpoints, ffmpeg)."""
+        ...
+
+    async def checkout(self, job_id: JobId) -> Path:
+        """The scratch folder, holding every stored file of the job (a worker resuming a job
+        that another machine started gets its checkpoints here)."""
+        ...
+
+    async def persist(self, job_id: JobId) -> None:
+        """Store what the worker wrote in the scratch folder since the last call (before a
+        step is recorded as done, and before the job is recorded as completed)."""
+        ...
+
+    async def release(self, job_id: JobId) -> None:
+        """The worker is done with the job for now: its scratch folder goes, unless that
+        folder is where the files are stored."""
         ...
 
     async def write(self, job_id: JobId, name: str, data: bytes) -> None:
@@ -45,9 +81,15 @@ class ArtifactStore(Protocol):
         """Bytes stored per job."""
         ...
 
+    async def copy_in_bucket(self, job_id: JobId, name: str) -> StoredCopy | None:
+        """Where a stored file is in object storage, with a download URL (None: not there)."""
+        ...
+
 
 class LocalArtifacts:
     """Job files in `root/<job id>/`; that folder is also the job's scratch folder."""
+
+    in_bucket = False
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -55,6 +97,20 @@ class LocalArtifacts:
     def scratch(self, job_id: JobId) -> Path:
         """The job's folder (the pipeline creates it, off the event loop)."""
         return self.root / job_id
+
+    async def checkout(self, job_id: JobId) -> Path:
+        """The job's folder: its files are there already."""
+        return self.scratch(job_id)
+
+    async def persist(self, job_id: JobId) -> None:
+        """Nothing to do: the scratch folder is the store."""
+
+    async def release(self, job_id: JobId) -> None:
+        """Nothing to do: the folder is the store (housekeeping removes it)."""
+
+    async def copy_in_bucket(self, job_id: JobId, name: str) -> StoredCopy | None:
+        """None: no object storage."""
+        return None
 
     async def write(self, job_id: JobId, name: str, data: bytes) -> None:
         """Store a file atomically."""
@@ -104,6 +160,19 @@ class LocalArtifacts:
             return {JobId(p.name): _folder_size(p) for p in self.root.iterdir() if p.is_dir()}
 
         return await asyncio.to_thread(measure)
+
+
+@contextlib.asynccontextmanager
+async def open_artifacts(settings: Settings) -> AsyncIterator[ArtifactStore]:
+    """The artifact store the settings name: the bucket of `STORYBOT_STORAGE_URL`, or the
+    jobs folder (a `ConfigurationError` when the bucket cannot be used)."""
+    if settings.storage_url is None:
+        yield LocalArtifacts(settings.jobs_dir)
+        return
+    from core.artifacts_remote import open_bucket  # obstore loads only when configured
+
+    async with open_bucket(settings) as bucket:
+        yield bucket
 
 
 def _folder_size(folder: Path) -> int:

@@ -9,16 +9,19 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from core.admission import Admission
-from core.artifacts import LocalArtifacts
+from core.artifacts import open_artifacts
 from core.config import Settings
 from core.dispatch import Dispatcher, LocalDispatcher
 from core.events import EventBus, LocalEventBus
 from core.housekeeping import housekeep
+from core.leadership import PostgresLeadership, SoleProcess
 from core.limits import JobLimits, PipelineLimits
+from core.metrics import Metrics
 from core.models import Capabilities, Job, StoryRequest, VideoRequest
 from core.outbox import DeliveryPolicy, Outbox
 from core.pipeline import Pipeline
 from core.providers import Providers, build_providers
+from core.providers.metered import metered
 from core.service import JobService
 from core.store import JobStore, open_store
 from core.worker import Worker
@@ -87,8 +90,11 @@ async def open_storybot(
         await providers.prepare()
         url = _url(settings)
         store = await stack.enter_async_context(open_store(settings.database, url))
-        pipeline = Pipeline(providers, pipeline_limits or PipelineLimits.from_settings(settings))
-        artifacts = LocalArtifacts(settings.jobs_dir)
+        metrics = Metrics()  # this process's own (served at /metrics or STORYBOT_METRICS_PORT)
+        pipeline = Pipeline(
+            metered(providers, metrics), pipeline_limits or PipelineLimits.from_settings(settings)
+        )
+        artifacts = await stack.enter_async_context(open_artifacts(settings))
         bus: EventBus = LocalEventBus()
         if url:
             from core.events_postgres import PostgresEventBus
@@ -98,7 +104,7 @@ async def open_storybot(
         if work:
             worker = Worker(
                 store, pipeline, artifacts, bus, limits,
-                default_webhook=settings.webhook_url is not None,
+                default_webhook=settings.webhook_url is not None, metrics=metrics,
             )  # fmt: skip
         dispatcher = await stack.enter_async_context(
             _dispatcher(url, settings, store, bus, worker, limits, resume_platforms)
@@ -117,6 +123,7 @@ async def open_storybot(
             store, dispatcher, bus, artifacts, outbox, Admission(store, limits), validate,
             capabilities(providers),
             DeliveryPolicy(limits.delivery_attempts, limits.delivery_retry_delay_s),
+            PostgresLeadership(url) if url else SoleProcess(), metrics,
         )  # fmt: skip
         if work:
             sweeper = asyncio.create_task(housekeep(store, artifacts, limits))

@@ -112,7 +112,7 @@ class VideoJob:
             videos = videos[: request.count]  # never more files than asked for
             outputs = outputs[: len(videos)]
             for path, data in zip(outputs, videos, strict=True):
-                await remux_for_chat(data, path)
+                await remux_for_chat(data, path, request.aspect.size)
             await files.save("videos", "videos.json", json.dumps(len(videos)).encode())
         else:
             count = json.loads(await asyncio.to_thread(files.path("videos.json").read_text))

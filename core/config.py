@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -52,6 +53,7 @@ class ClipAudio(StrEnum):
 
 
 _POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+TELEGRAM_WEBHOOK_PORTS = (443, 80, 88, 8443)  # the only ports Telegram sends webhooks to
 
 
 class Settings(BaseSettings):
@@ -103,6 +105,14 @@ class Settings(BaseSettings):
     telegram_bot_token: SecretStr | None = Field(None, validation_alias="TELEGRAM_BOT_TOKEN")
     telegram_api_base_url: str | None = Field(None, validation_alias="TELEGRAM_API_BASE_URL")
     telegram_api_file_url: str | None = Field(None, validation_alias="TELEGRAM_API_FILE_URL")
+    # Webhook mode: Telegram POSTs updates to this public HTTPS URL, which the HTTP API's server
+    # serves at its path; each request must carry the secret. Unset: long polling.
+    telegram_webhook_url: HttpUrl | None = Field(
+        None, validation_alias="STORYBOT_TELEGRAM_WEBHOOK_URL"
+    )
+    telegram_webhook_secret: SecretStr | None = Field(
+        None, validation_alias="STORYBOT_TELEGRAM_WEBHOOK_SECRET"
+    )
     telegram_upload_limit_mb: float = Field(
         50, gt=0, le=2000, validation_alias="STORYBOT_TELEGRAM_UPLOAD_LIMIT_MB"
     )
@@ -127,13 +137,34 @@ class Settings(BaseSettings):
     http_max_image_mb: float = Field(
         10.0, gt=0, le=100, validation_alias="STORYBOT_HTTP_MAX_IMAGE_MB"
     )
+    # Prometheus metrics of a process without the HTTP API (`storybot worker`); unset: none.
+    metrics_port: int | None = Field(
+        None, ge=0, le=65535, validation_alias="STORYBOT_METRICS_PORT"
+    )
     webhook_url: HttpUrl | None = Field(None, validation_alias="STORYBOT_WEBHOOK_URL")
     webhook_secret: SecretStr | None = Field(None, validation_alias="STORYBOT_WEBHOOK_SECRET")
+    # Named in every webhook payload's `environment` (e.g. production, staging).
+    environment: str = Field(
+        "production", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$",
+        validation_alias="STORYBOT_ENVIRONMENT",
+    )  # fmt: skip
 
     # Storage and story defaults.
     data_dir: Path = Field(Path("data"), validation_alias="STORYBOT_DATA_DIR")
     # Unset: SQLite in the data folder, one process. postgresql://…: the shared store.
     database_url: SecretStr | None = Field(None, validation_alias="STORYBOT_DATABASE_URL")
+    # Unset: job files in the data folder. s3://bucket/prefix or gs://bucket/prefix: a bucket.
+    storage_url: str | None = Field(None, validation_alias="STORYBOT_STORAGE_URL")
+    presigned_url_minutes: float = Field(
+        60.0, gt=0, le=7 * 24 * 60, validation_alias="STORYBOT_PRESIGNED_URL_MINUTES"
+    )  # at most 7 days: the longest an S3 signature lives
+    # The bucket's credentials (s3://): read here so that `.env` works and the secret is
+    # redacted; obstore reads its other AWS_* variables from the environment itself.
+    aws_access_key_id: str | None = Field(None, validation_alias="AWS_ACCESS_KEY_ID")
+    aws_secret_access_key: SecretStr | None = Field(None, validation_alias="AWS_SECRET_ACCESS_KEY")
+    aws_session_token: SecretStr | None = Field(None, validation_alias="AWS_SESSION_TOKEN")
+    aws_region: str | None = Field(None, validation_alias="AWS_REGION")
+    aws_endpoint_url: str | None = Field(None, validation_alias="AWS_ENDPOINT_URL")
     scenes: int = Field(5, ge=1, le=10, validation_alias="STORYBOT_SCENES")
     aspect: Aspect = Field(Aspect.LANDSCAPE, validation_alias="STORYBOT_ASPECT")
     style: Style = Field(Style.STORYBOOK, validation_alias="STORYBOT_STYLE")
@@ -177,6 +208,7 @@ class Settings(BaseSettings):
         "discord_bot_token",
         "http_port",
         "http_tokens",
+        "metrics_port",
         "webhook_url",
         "webhook_secret",
         "gemini_base_url",
@@ -190,12 +222,20 @@ class Settings(BaseSettings):
         "google_cloud_project",
         "telegram_api_base_url",
         "telegram_api_file_url",
+        "telegram_webhook_url",
+        "telegram_webhook_secret",
         "discord_api_base_url",
         "discord_gateway_url",
         "voice",
         "disk_budget_mb",
         "music_path",
         "database_url",
+        "storage_url",
+        "aws_access_key_id",
+        "aws_secret_access_key",
+        "aws_session_token",
+        "aws_region",
+        "aws_endpoint_url",
         mode="before",
     )
     @classmethod
@@ -203,11 +243,52 @@ class Settings(BaseSettings):
         # `.env.example` copied as is leaves `KEY=`; treat that as "not configured".
         return None if isinstance(value, str) and not value.strip() else value
 
+    @field_validator("storage_url")
+    @classmethod
+    def _bucket_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"(s3|gs)://[a-z0-9][a-z0-9._-]+(/\S*)?", value):
+            raise ValueError(
+                "must be s3://bucket/prefix or gs://bucket/prefix (unset: the data folder)"
+            )
+        return value.rstrip("/") if value is not None else None
+
+    @field_validator("aws_endpoint_url")
+    @classmethod
+    def _endpoint(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"https?://[\w.-]+(:\d{1,5})?/?", value):
+            raise ValueError("must be http(s)://host[:port] (an S3-compatible server)")
+        return value.rstrip("/") if value is not None else None
+
     @field_validator("database_url")
     @classmethod
     def _postgres_only(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and not value.get_secret_value().startswith(_POSTGRES_SCHEMES):
             raise ValueError("must be a postgresql:// URL (unset: SQLite in the data folder)")
+        return value
+
+    @field_validator("telegram_webhook_url")
+    @classmethod
+    def _telegram_webhook_url(cls, value: HttpUrl | None) -> HttpUrl | None:
+        if value is None:
+            return value
+        if value.scheme != "https":
+            raise ValueError("Telegram calls HTTPS URLs only")
+        if value.port not in TELEGRAM_WEBHOOK_PORTS:
+            raise ValueError("Telegram calls webhooks on ports 443, 80, 88 or 8443 only")
+        path = value.path or "/"
+        if path == "/" or path.startswith(("/api/", "/docs", "/openapi.json", "/metrics")):
+            raise ValueError(
+                "give the URL a path of its own, e.g. https://bot.example.com/telegram/<random>"
+            )
+        return value
+
+    @field_validator("telegram_webhook_secret")
+    @classmethod
+    def _telegram_webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not re.fullmatch(
+            r"[A-Za-z0-9_-]{1,256}", value.get_secret_value()
+        ):
+            raise ValueError("1 to 256 characters of A-Z, a-z, 0-9, _ and - (Telegram's rule)")
         return value
 
     @property

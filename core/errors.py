@@ -38,6 +38,10 @@ class ProviderTimeout(ProviderUnavailable):
     """A call ran past its time bound; safe to show."""
 
 
+class StorageUnavailable(ProviderUnavailable):
+    """The bucket (STORYBOT_STORAGE_URL) could not be reached, after retries; safe to show."""
+
+
 class QuotaExceeded(ProviderError):
     """The account's quota or rate limit is exhausted; safe to show."""
 

@@ -7,6 +7,7 @@ import asyncio
 import io
 import logging
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -46,10 +47,14 @@ async def ffmpeg_report(args: list[str]) -> tuple[int, str]:
     return process.returncode or 0, stderr.decode(errors="replace")
 
 
-async def remux_for_chat(data: bytes, out: Path) -> Path:
+_FRAME_SIZE = re.compile(r"Stream #.*: Video: .*?, (\d{2,5})x(\d{2,5})")
+
+
+async def remux_for_chat(data: bytes, out: Path, frame: tuple[int, int] | None = None) -> Path:
     """Store a fetched MP4 so chat apps play it inline as a video: `moov` first
     (`+faststart`), H.264 copied (anything else re-encoded to H.264 yuv420p), and an AAC track
-    (silent if the clip has none: some apps show a soundless MP4 as a GIF). Atomic."""
+    (silent if the clip has none: some apps show a soundless MP4 as a GIF). A clip of another
+    size than `frame` is scaled to cover it and centre-cropped (never stretched). Atomic."""
     partial = out.with_name(f".{out.name}.partial.mp4")
     with tempfile.TemporaryDirectory(prefix="storybot-remux-") as tmp:
         source = Path(tmp) / "source.mp4"
@@ -61,10 +66,17 @@ async def remux_for_chat(data: bytes, out: Path) -> Path:
         else:
             inputs += ["-f", "lavfi", "-i", "anullsrc=r=24000:cl=mono"]
             maps = ["-map", "0:v:0", "-map", "1:a", "-c:a", "aac", "-b:a", "32k", "-shortest"]
-        if "Video: h264" in report:
+        size = _FRAME_SIZE.search(report)
+        width, height = frame or (0, 0)
+        # A clip of another shape than the frame (16:9 for 16:10) is cropped to it; else kept.
+        reframe = size is not None and width * int(size[2]) != height * int(size[1])
+        if "Video: h264" in report and not reframe:
             video = ["-c:v", "copy"]
         else:
             video = ["-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p"]
+        if reframe:
+            video += ["-vf", f"scale={width}:{height}:force_original_aspect_ratio=increase"
+                      f":flags=bicubic,crop={width}:{height},setsar=1"]  # fmt: skip
         await run_ffmpeg([
             ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y", *inputs,
             *maps, *video, "-movflags", "+faststart", str(partial),

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from core.artifacts import ArtifactStore
+from core.artifacts import SAVE_TO_CLOUD, ArtifactStore
+from core.errors import StorageUnavailable
 from core.limits import JobLimits
 from core.models import Job, JobId, JobStatus
 from core.store import JobStore
@@ -31,6 +33,11 @@ def _removable(job: Job) -> bool:
     return job.status is not JobStatus.COMPLETED or job.delivery.settled
 
 
+def _saved(job: Job) -> bool:
+    """A completed job whose video the user asked to keep in the bucket (`save_to_cloud`)."""
+    return job.status is JobStatus.COMPLETED and job.origin.extra.get(SAVE_TO_CLOUD) == "true"
+
+
 async def sweep(
     store: JobStore,
     artifacts: ArtifactStore,
@@ -40,12 +47,16 @@ async def sweep(
     now: datetime | None = None,
 ) -> SweepReport:
     """Remove finished jobs' files older than `keep_hours`, then the oldest ones while the
-    stored files are over `budget_mb`. Unfinished or undelivered jobs are never touched, and
-    nothing outside the artifact store (e.g. where the CLI copied a video) is."""
+    stored files are over `budget_mb`. Unfinished or undelivered jobs are never touched, nor
+    jobs saved to the bucket (they neither expire nor count), nor anything outside the
+    artifact store (e.g. where the CLI copied a video)."""
     now = now or datetime.now(UTC)
     usage = await artifacts.usage()
     finished = await store.with_status(JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED)
-    candidates = [job for job in finished if _removable(job) and job.id in usage]
+    saved = {job.id for job in finished if artifacts.in_bucket and _saved(job)}
+    candidates = [
+        job for job in finished if _removable(job) and job.id in usage and job.id not in saved
+    ]
     candidates.sort(key=lambda job: job.completed_at or job.created_at)
     expired, over_budget, freed = [], [], 0
     cutoff = now - timedelta(hours=keep_hours)
@@ -55,7 +66,7 @@ async def sweep(
             expired.append(job.id)
             candidates.remove(job)
     if budget_mb is not None:
-        total = sum(size for job_id, size in usage.items() if job_id not in expired)
+        total = sum(size for job_id, size in usage.items() if job_id not in {*expired, *saved})
         budget = int(budget_mb * 1_000_000)
         for job in candidates:  # oldest first
             if total <= budget:
@@ -77,9 +88,11 @@ async def _remove(store: JobStore, artifacts: ArtifactStore, job: Job) -> int:
 
 
 async def housekeep(store: JobStore, artifacts: ArtifactStore, limits: JobLimits) -> None:
-    """Sweep now and every `limits.sweep_interval_s`, until cancelled."""
+    """Sweep now and every `limits.sweep_interval_s`, until cancelled (a bucket out of reach
+    only skips a sweep)."""
     while True:
-        await sweep(
-            store, artifacts, keep_hours=limits.keep_hours, budget_mb=limits.disk_budget_mb
-        )
+        with contextlib.suppress(StorageUnavailable):  # logged where it happened
+            await sweep(
+                store, artifacts, keep_hours=limits.keep_hours, budget_mb=limits.disk_budget_mb
+            )
         await asyncio.sleep(limits.sweep_interval_s)

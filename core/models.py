@@ -10,6 +10,11 @@ from typing import Annotated, Literal, NewType
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+# Re-exported: the front ends import value types from this module only.
+from core.formats import VIDEO_ASPECTS as VIDEO_ASPECTS
+from core.formats import Aspect as Aspect
+from core.formats import Style as Style
+
 JobId = NewType("JobId", str)
 
 MAX_SCENES = 10
@@ -26,51 +31,6 @@ LANGUAGE_NAMES = {
     "zh": "Chinese", "id": "Indonesian", "vi": "Vietnamese", "th": "Thai", "sv": "Swedish",
 }  # fmt: skip
 
-
-class Aspect(StrEnum):
-    """Output aspect ratio; the value is what users type and what the image APIs accept."""
-
-    LANDSCAPE = "16:9"
-    PORTRAIT = "9:16"
-    SQUARE = "1:1"
-
-    @property
-    def size(self) -> tuple[int, int]:
-        """Output frame size in pixels (width, height), both even."""
-        return _ASPECT_SIZES[self]
-
-
-_ASPECT_SIZES = {
-    Aspect.LANDSCAPE: (1280, 720),
-    Aspect.PORTRAIT: (720, 1280),
-    Aspect.SQUARE: (1080, 1080),
-}
-
-
-class Style(StrEnum):
-    """Art styles a user can pick; one style is kept for every scene of a story."""
-
-    STORYBOOK = "storybook"
-    WATERCOLOR = "watercolor"
-    CARTOON_3D = "3d-cartoon"
-    ANIME = "anime"
-    CLAYMATION = "claymation"
-    PAPER_CUTOUT = "paper-cutout"
-
-    @property
-    def prompt(self) -> str:
-        """The style prefix sent to image models."""
-        return _STYLE_PROMPTS[self]
-
-
-_STYLE_PROMPTS = {
-    Style.STORYBOOK: "Detailed children's storybook illustration, soft warm colours",
-    Style.WATERCOLOR: "Children's book watercolour painting, soft washes, visible paper texture",
-    Style.CARTOON_3D: "Cute 3D animated cartoon for kids, rounded shapes, soft studio lighting",
-    Style.ANIME: "Gentle hand-drawn anime style for children, clean lines, bright pastel colours",
-    Style.CLAYMATION: "Claymation stop-motion look for kids, plasticine characters, handmade sets",
-    Style.PAPER_CUTOUT: "Layered paper cut-out collage for kids, flat shapes, paper texture",
-}
 
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=400)]
 LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=800)]
@@ -148,8 +108,8 @@ class VideoRequest(BaseModel):
     @field_validator("aspect")
     @classmethod
     def _video_aspect(cls, value: Aspect) -> Aspect:
-        if value is Aspect.SQUARE:
-            raise ValueError("videos are 16:9 or 9:16")
+        if value not in VIDEO_ASPECTS:
+            raise ValueError(f"videos are {', '.join(VIDEO_ASPECTS)}")
         return value
 
 

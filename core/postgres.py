@@ -17,6 +17,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from core.database import POSTGRES, KeyedLocks, Row, Shielded
 from core.errors import ConfigurationError, StoreUnavailable
+from core.store_schema import INBOUND_UPDATES
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +84,7 @@ def _procrastinate_schema() -> str:
 MIGRATIONS: list[tuple[str, Callable[[], str]]] = [
     ("pg001_schema", lambda: SCHEMA),
     ("pg002_procrastinate", _procrastinate_schema),
+    ("pg003_inbound_updates", lambda: ";\n".join(INBOUND_UPDATES)),
 ]
 
 

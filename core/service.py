@@ -12,11 +12,14 @@ from pathlib import Path
 
 from core import imaging
 from core.admission import Admission
-from core.artifacts import ArtifactStore
+from core.artifacts import SAVE_TO_CLOUD, ArtifactStore, StoredCopy
 from core.clips import INPUT_PICTURE
 from core.dispatch import Dispatcher
 from core.events import EventBus
 from core.ffmpeg import first_frame, shrink_to_fit
+from core.inbox import Inbox
+from core.leadership import Leadership, SoleProcess
+from core.metrics import Metrics, renditions_fitted
 from core.models import (
     UNFINISHED,
     Capabilities,
@@ -45,7 +48,7 @@ from core.progress import (
 from core.store import JobStore
 from core.worker import end_cancelled
 
-__all__ = ["DeliveryHandler", "DeliveryPolicy", "JobService"]
+__all__ = ["SAVE_TO_CLOUD", "DeliveryHandler", "DeliveryPolicy", "JobService", "StoredCopy"]
 
 _CANCEL_LOOK_S, _CANCEL_WAITS = 0.5, 20  # how long `cancel` waits for the job to stop
 # Checks a request before it is stored (the pipeline's validation).
@@ -66,10 +69,15 @@ class JobService:
         validate: Validate,
         capabilities: Capabilities,
         delivery_policy: DeliveryPolicy | None = None,
+        leadership: Leadership | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self._store, self._dispatcher, self._bus = store, dispatcher, bus
         self._artifacts, self._outbox, self._admission = artifacts, outbox, admission
         self._validate, self._policy = validate, delivery_policy or DeliveryPolicy()
+        self._leadership = leadership or SoleProcess()
+        self._inbox = Inbox(store.database)
+        self.metrics = metrics or Metrics()
         self.capabilities = capabilities
 
     # ------------------------------------------------------------------ submitting
@@ -101,7 +109,7 @@ class JobService:
         self._validate(request)
         frame = None
         if image is not None:
-            frame = await asyncio.to_thread(imaging.first_frame, image, request.aspect.size)
+            frame = await asyncio.to_thread(imaging.first_frame, image, request.aspect.drawn.size)
             request = request.model_copy(update={"has_image": True})
         return await self._enqueue(
             JobKind.VIDEO, request, origin, keep_files=keep_files, picture=frame
@@ -125,6 +133,7 @@ class JobService:
             if picture is not None:
                 await self._artifacts.write(job.id, INPUT_PICTURE, picture)
             await self._store.create(job)
+        self.metrics.job_submitted(job)
         await self._dispatcher.dispatch(job.id)
         return job
 
@@ -141,7 +150,7 @@ class JobService:
         if not await self._store.request_cancel(job_id):
             return await self._store.get(job_id)
         if await self._dispatcher.withdraw(job_id):
-            await end_cancelled(self._store, self._artifacts, self._bus, job_id)
+            await end_cancelled(self._store, self._artifacts, self._bus, job_id, self.metrics)
             return await self._store.get(job_id)
         with self._bus.listen(job_id) as events:
             await self._dispatcher.cancel_requested(job_id)
@@ -189,6 +198,23 @@ class JobService:
         """How many jobs wait for a free slot (running ones not counted)."""
         return await self._dispatcher.depth()
 
+    async def metrics_text(self) -> bytes:
+        """This process's metrics in Prometheus's text format (`core.metrics`)."""
+        return await self.metrics.exposition(self.queue_depth)
+
+    async def first_arrival(self, platform: str, update_id: str) -> bool:
+        """True the first time a pushed update arrives, in any process sharing the store (a
+        platform retries an update it got no answer for in time)."""
+        return await self._inbox.first_arrival(platform, update_id)
+
+    def lead(
+        self, connection: str, standing_by: Callable[[], object] = lambda: None
+    ) -> contextlib.AbstractAsyncContextManager[asyncio.Event]:
+        """Wait until this process owns `connection` (e.g. "telegram": the one `getUpdates`
+        consumer) among every process sharing the store, calling `standing_by` if another
+        owns it now; the event is set if it is lost."""
+        return self._leadership.lead(connection, standing_by)
+
     async def delivery(self, job_id: JobId, consumer: str) -> DeliveryRecord | None:
         """One consumer's delivery of a job (e.g. the webhook's tries)."""
         return await self._store.delivery(job_id, consumer)
@@ -235,7 +261,8 @@ class JobService:
     ) -> None:
         """From now on, jobs waiting for `consumer` (a platform, or the webhook) go to
         `handler`, including those that ended while it was away."""
-        self._outbox.consume(consumer, handler, policy or self._policy)
+        metered = self.metrics.metered(consumer, handler)
+        self._outbox.consume(consumer, metered, policy or self._policy)
 
     async def file(self, job: Job, name: str) -> Path:
         """A local copy of one of the job's files (`ArtifactMissing` once it expired)."""
@@ -262,6 +289,7 @@ class JobService:
                     path, target, limit_bytes=limit_bytes, duration_s=result.duration_s, size=size
                 )
             )
+        await renditions_fitted(first, fitted)  # what a delivery uploads
         return fitted
 
     async def thumbnail(self, job: Job, index: int = 0) -> bytes:
@@ -276,6 +304,17 @@ class JobService:
         return await asyncio.to_thread(imaging.thumbnail_jpeg, await first_frame(video))
 
     async def discard_files(self, job_id: JobId) -> None:
-        """Remove a finished job's files (the CLI, once it copied them where the user wants)."""
+        """Remove a finished job's files, the bucket's included (the CLI, once it copied them
+        where the user wants; a user deleting the job)."""
+        await self._store.files_removed(job_id)  # first: from now on, downloads answer 410
         await self._artifacts.remove(job_id)
-        await self._store.files_removed(job_id)
+
+    async def copies_in_bucket(self, job: Job) -> list[StoredCopy]:
+        """Each video of a completed job in object storage, with a time-limited download URL
+        (none without object storage, or once the files are gone)."""
+        result = job.result
+        if result is None or job.files_removed or not self._artifacts.in_bucket:
+            return []
+        names = result.video_files
+        copies = [await self._artifacts.copy_in_bucket(job.id, name) for name in names]
+        return [copy for copy in copies if copy is not None]

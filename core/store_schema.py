@@ -32,6 +32,12 @@ log = logging.getLogger(__name__)
 _OLD_WEBHOOK_TRIES = 5  # what the webhook sender tried before giving up, before m002
 
 Migration = Callable[[aiosqlite.Connection], Awaitable[None]]
+# The same in both dialects (PostgreSQL's migration pg003 runs these too).
+INBOUND_UPDATES = (
+    "CREATE TABLE inbound_updates (platform TEXT NOT NULL, update_id TEXT NOT NULL,"
+    " received_at TEXT NOT NULL, PRIMARY KEY (platform, update_id))",
+    "CREATE INDEX inbound_updates_by_time ON inbound_updates (received_at)",
+)
 MIGRATIONS: list[tuple[str, Migration]] = []
 
 
@@ -125,6 +131,14 @@ async def m003_outbox_lease(db: aiosqlite.Connection) -> None:
     """A delivery try holds its outbox row until `lease_until`: processes sharing a database
     never make the same try twice at once."""
     await db.execute("ALTER TABLE outbox ADD COLUMN lease_until TEXT")
+
+
+@migration
+async def m004_inbound_updates(db: aiosqlite.Connection) -> None:
+    """Updates a platform pushed to us (Telegram's webhook), by id: one that arrives again
+    (the platform retries when it got no answer in time) starts nothing new."""
+    for statement in INBOUND_UPDATES:
+        await db.execute(statement)
 
 
 async def _carry_over(db: aiosqlite.Connection, row: aiosqlite.Row) -> None:

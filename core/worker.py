@@ -10,9 +10,16 @@ import logging
 from dataclasses import dataclass, field
 
 from core.artifacts import ArtifactStore
-from core.errors import CoreError, ProviderUnavailable, StoreUnavailable, Superseded
+from core.errors import (
+    CoreError,
+    ProviderUnavailable,
+    StorageUnavailable,
+    StoreUnavailable,
+    Superseded,
+)
 from core.events import EventBus
 from core.limits import JobLimits
+from core.metrics import Metrics, StageClock
 from core.models import (
     LOCAL_PLATFORMS,
     WEBHOOK,
@@ -72,6 +79,7 @@ class _Run:
     """One claimed attempt of one job."""
 
     job: Job
+    clock: StageClock
     stage_times: dict[str, float] = field(default_factory=dict)
     cancelled_by_request: bool = False
 
@@ -88,9 +96,11 @@ class Worker:
         limits: JobLimits,
         *,
         default_webhook: bool = False,
+        metrics: Metrics | None = None,
     ) -> None:
         self.store, self.pipeline, self.artifacts, self.bus = store, pipeline, artifacts, bus
         self.limits, self.default_webhook = limits, default_webhook
+        self.metrics = metrics or Metrics()
         self._wakeups: dict[JobId, asyncio.Event] = {}
 
     def wake(self, job_id: JobId) -> None:
@@ -108,8 +118,15 @@ class Worker:
             if not current.status.finished:  # cancelled before it started
                 await self._cancelled(job_id)
             return
-        run = _Run(job)
-        task = asyncio.create_task(self._attempts(run), name=f"storybot-job-{job_id}")
+        try:
+            await self._claimed(job)
+        finally:  # however the run ends, its scratch folder goes (the store keeps what counts)
+            await self.artifacts.release(job_id)
+
+    async def _claimed(self, job: Job) -> None:
+        job_id = job.id
+        run = _Run(job, self.metrics.stage_clock())
+        task = asyncio.create_task(self._made(run), name=f"storybot-job-{job_id}")
         self._wakeups[job_id] = asyncio.Event()
         watcher = asyncio.create_task(self._watch_cancel(run, task))
         try:
@@ -164,11 +181,17 @@ class Worker:
                 task.cancel()
                 return
 
+    async def _made(self, run: _Run) -> JobResult:
+        """The job's result, its outputs stored (before the job is recorded as completed)."""
+        result = await self._attempts(run)
+        await self.artifacts.persist(run.job.id)
+        return result
+
     async def _attempts(self, run: _Run) -> JobResult:
         """Re-run the job after a transient failure; checkpoints skip finished steps."""
         job, sink = run.job, self._sink(run)
-        steps = _StoreSteps(self.store, job, await self.store.steps(job.id))
-        workdir = self.artifacts.scratch(job.id)
+        steps = _StoreSteps(self.store, self.artifacts, job, await self.store.steps(job.id))
+        workdir = await self.artifacts.checkout(job.id)  # from the store: it may have moved
         for attempt in range(self.limits.step_retries + 1):
             try:
                 if isinstance(job.request, VideoRequest):
@@ -213,6 +236,7 @@ class Worker:
             )  # fmt: skip
             if not recorded:
                 raise Superseded(f"job {job.id}: attempt {job.attempt} is no longer current")
+            run.clock.saw(event)
             await self.bus.publish(event)
 
         return sink
@@ -235,6 +259,8 @@ class Worker:
         if not await self.store.complete(job.id, job.attempt, outcome, waiting):
             log.warning("job %s: a newer attempt owns it; this result is dropped", job.id)
             return
+        run.clock.completed()
+        self.metrics.job_ended(job, JobStatus.COMPLETED)
         if not job.keep_files:
             await self.artifacts.keep_only(job.id, (*result.files, *_KEEP_WITH_OUTPUTS))
         await self.bus.publish(JobSucceeded(job.id, result))
@@ -242,32 +268,47 @@ class Worker:
     async def _failed(self, job: Job, reason: str) -> None:
         waiting = consumers_of(job, JobStatus.FAILED, default_webhook=self.default_webhook)
         if await self.store.fail(job.id, job.attempt, reason, waiting):
-            await self.artifacts.remove(job.id)
+            self.metrics.job_ended(job, JobStatus.FAILED)
+            await _discard(self.artifacts, job.id)
             await self.bus.publish(JobFailed(job.id, reason))
 
     async def _cancelled(self, job_id: JobId) -> None:
-        await end_cancelled(self.store, self.artifacts, self.bus, job_id)
+        await end_cancelled(self.store, self.artifacts, self.bus, job_id, self.metrics)
 
 
 async def end_cancelled(
-    store: JobStore, artifacts: ArtifactStore, bus: EventBus, job_id: JobId
+    store: JobStore, artifacts: ArtifactStore, bus: EventBus, job_id: JobId, metrics: Metrics
 ) -> None:
     """A job ends `cancelled` (once): its checkpoints and files go, its followers are told."""
     if await store.cancelled(job_id):
-        await artifacts.remove(job_id)
+        metrics.job_ended(await store.get(job_id), JobStatus.CANCELLED)
+        await _discard(artifacts, job_id)
         await bus.publish(JobCancelled(job_id))
+
+
+async def _discard(artifacts: ArtifactStore, job_id: JobId) -> None:
+    """Remove an ended job's files; a bucket out of reach leaves them to the expiry sweep."""
+    try:
+        await artifacts.remove(job_id)
+    except StorageUnavailable:
+        log.warning("job %s: its files stay until the expiry sweep (storage unreachable)", job_id)
 
 
 class _StoreSteps:
     """The pipeline's StepLog, backed by the store's job_steps table."""
 
-    def __init__(self, store: JobStore, job: Job, finished: set[str]) -> None:
-        self.store, self.job, self.finished = store, job, finished
+    def __init__(
+        self, store: JobStore, artifacts: ArtifactStore, job: Job, finished: set[str]
+    ) -> None:
+        self.store, self.artifacts, self.job, self.finished = store, artifacts, job, finished
 
     def done(self, step: str) -> bool:
         return step in self.finished
 
     async def mark(self, step: str) -> None:
+        # The step's files are stored before it is recorded as done: a worker on another
+        # machine resuming the job finds every file of every finished step.
+        await self.artifacts.persist(self.job.id)
         if not await self.store.mark_step(self.job.id, self.job.attempt, step):
             raise Superseded(f"job {self.job.id}: attempt {self.job.attempt} is no longer current")
         self.finished.add(step)

@@ -19,14 +19,15 @@ from core.limits import JobLimits, PipelineLimits
 from core.providers import Providers
 from tests.fakes import fake_providers
 
-pytest_plugins = ["tests.postgres"]  # postgres_server, postgres_url
+pytest_plugins = ["tests.postgres", "tests.s3"]  # postgres_url; s3_server, bucket_url
 
 # What StoryBot reads from the environment, directly (`core/config.py`) or through the libraries
 # it drives: google-genai and google-auth (keys, Vertex project, base URLs, ADC files, the GCE
-# metadata server), the chat platforms, proxies and CA bundles (httpx, aiohttp, websockets and
+# metadata server), obstore (AWS_* credentials and endpoints; GOOGLE_* for gs:// buckets), the
+# chat platforms, proxies and CA bundles (httpx, aiohttp, websockets and
 # the SDKs honour them), netrc (httpx adds its credentials), and imageio-ffmpeg's binary.
 _PREFIXES = ("STORYBOT_", "GOOGLE_", "GEMINI_", "GCLOUD_", "CLOUDSDK_", "GCE_METADATA_",
-             "TELEGRAM_", "DISCORD_")  # fmt: skip
+             "TELEGRAM_", "DISCORD_", "AWS_")  # fmt: skip
 _NAMES = frozenset({
     "NO_GCE_CHECK", "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE",
     "SSLKEYLOGFILE", "NETRC", "IMAGEIO_FFMPEG_EXE",

@@ -41,7 +41,18 @@ class Session:
 
 
 class GatewayMixin:
-    """The websocket side of `FakeDiscord`."""
+    """The websocket side of `FakeDiscord`. `peak_sessions` is the most identified (or
+    resumed) connections open at once: more than one means two bot instances got every event."""
+
+    peak_sessions = 0
+
+    @property
+    def live_sessions(self) -> int:
+        """Identified (or resumed) connections open now."""
+        return sum(1 for session in self._sessions if session.session_id is not None)
+
+    def _count_sessions(self) -> None:
+        self.peak_sessions = max(self.peak_sessions, self.live_sessions)
 
     def _dispatch(self, event: str, data: dict[str, Any], *, intent: int = 0) -> int:
         """Send a DISPATCH to every identified session (with `intent`, if given); how many."""
@@ -124,6 +135,7 @@ class GatewayMixin:
         self.identify = session.identify = data
         session.session_id = f"session-{self._count('session')}"
         self._known_sessions.add(session.session_id)
+        self._count_sessions()
         ready: dict[str, Any] = {
             "v": API_VERSION, "user_settings": {},
             "user": self.bot_user | {"verified": True, "mfa_enabled": False, "email": None},
@@ -152,4 +164,5 @@ class GatewayMixin:
         session.session_id = str(data["session_id"])
         session.identify = self.identify
         session.seq = int(data.get("seq") or 0) + 1
+        self._count_sessions()
         self._send(session, {"op": 0, "t": "RESUMED", "s": session.seq, "d": {}})

@@ -72,7 +72,7 @@ async def running_api(
         webhooks = await stack.enter_async_context(
             WebhookSender(
                 default_url=str(settings.webhook_url) if settings.webhook_url else None,
-                secret=secret, first_delay_s=0.05,
+                secret=secret, environment=settings.environment, first_delay_s=0.05,
             )
         )  # fmt: skip
         bot = await stack.enter_async_context(

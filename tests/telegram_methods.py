@@ -7,7 +7,9 @@ drops updates below `offset` (a negative offset keeps the last -offset), honours
 `Conflict`. Closing the server answers pending polls with `[]`. Albums (`sendMediaGroup`): 1–10
 items of photo/video/audio/document (documents only with documents), each `attach://` part
 present, checked before anything is sent; the messages share a `media_group_id` (a single item
-is an ordinary message). Errors worded as TDLib's.
+is an ordinary message). `setWebhook` takes HTTPS URLs on Telegram's four ports and secret tokens
+of its alphabet only; while a webhook is set, `getUpdates` is a 409. `conflicts` counts the 409s:
+more than one consumer. Errors worded as TDLib's.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import json
 import re
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
 from tests.telegram_files import FilesMixin
 from tests.telegram_wire import (
@@ -25,6 +28,7 @@ from tests.telegram_wire import (
     CONFLICT,
     DOWNLOAD_LIMIT,
     QUERY_TOO_OLD,
+    WEBHOOK_ACTIVE,
     ApiError,
     Call,
     StoredFile,
@@ -43,6 +47,8 @@ class MethodsMixin(FilesMixin):
     callback_answers: dict[str, dict[str, str]]
     _open_queries: set[str]
     _poll_generation: int
+    webhook: dict[str, Any] | None
+    conflicts: int
 
     def _api_getMe(self, call: Call) -> dict[str, Any]:
         return self.bot_user | {"can_join_groups": True, "can_read_all_group_messages": False,
@@ -51,12 +57,44 @@ class MethodsMixin(FilesMixin):
     def _api_deleteWebhook(self, call: Call) -> bool:
         if call.params.get("drop_pending_updates") == "true":
             self.updates.clear()
+        self.webhook = None
         return True
+
+    def _api_setWebhook(self, call: Call) -> bool:
+        url = call.params.get("url", "")
+        if not url:  # an empty URL removes the webhook
+            return self._api_deleteWebhook(call)
+        parts = urlsplit(url)
+        if parts.scheme != "https" or not parts.hostname:
+            raise bad_request("bad webhook: An HTTPS URL must be provided for webhook")
+        if (parts.port or 443) not in (443, 80, 88, 8443):
+            raise bad_request(
+                "bad webhook: Webhook can be set up only on ports 80, 88, 443 or 8443"
+            )
+        secret = call.params.get("secret_token")
+        if secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
+            raise bad_request("secret token contains unallowed characters")
+        allowed = call.json("allowed_updates")
+        if allowed is not None and not isinstance(allowed, list):
+            raise bad_request("can't parse allowed updates JSON object")
+        if call.params.get("drop_pending_updates") == "true":
+            self.updates.clear()
+        self.webhook = {"url": url, "secret_token": secret, "allowed_updates": allowed or []}
+        return True
+
+    def _api_getWebhookInfo(self, call: Call) -> dict[str, Any]:
+        hook = self.webhook or {"url": "", "allowed_updates": []}
+        return {"url": hook["url"], "has_custom_certificate": False,
+                "pending_update_count": len(self.updates),
+                "allowed_updates": hook["allowed_updates"]}  # fmt: skip
 
     def _api_logOut(self, call: Call) -> bool:
         return True
 
     async def _api_getUpdates(self, call: Call) -> list[dict[str, Any]]:
+        if self.webhook is not None:
+            self.conflicts += 1
+            raise ApiError(409, WEBHOOK_ACTIVE)
         self._poll_generation += 1
         generation = self._poll_generation
         self._notify()  # an older poll still waiting now ends with 409
@@ -74,6 +112,7 @@ class MethodsMixin(FilesMixin):
         deadline = time.monotonic() + max(0.0, timeout)
         while True:
             if generation != self._poll_generation:
+                self.conflicts += 1  # two consumers at once: one bot instance too many
                 raise ApiError(409, CONFLICT)
             if allowed:  # Telegram drops the kinds the bot did not ask for
                 self.updates[:] = [u for u in self.updates if set(u) & set(allowed)]

@@ -126,6 +126,8 @@ class FakeTelegram(UpdatesMixin, MethodsMixin, AiohttpServer):
         self._faults: dict[str, deque[ScriptedFault]] = {}
         self._names = {n[5:].lower(): n[5:] for n in dir(self) if n.startswith("_api_")}
         self._poll_generation = 0
+        self.webhook: dict[str, Any] | None = None  # what `setWebhook` set
+        self.conflicts = 0  # 409s to `getUpdates`: two consumers at once, or a webhook set
 
     # -- life cycle
 

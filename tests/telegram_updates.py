@@ -12,6 +12,9 @@ from __future__ import annotations
 import json
 import time
 from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
 
 from tests.telegram_files import FilesMixin
 from tests.telegram_wire import UploadedFile, image_size, utf16_len
@@ -25,6 +28,7 @@ class UpdatesMixin(FilesMixin):
     users: dict[int, dict[str, Any]]
     updates: list[dict[str, Any]]
     _open_queries: set[str]
+    webhook: dict[str, Any] | None
 
     def send_command(self, text: str, **kwargs: Any) -> int:
         """Queue a message whose first word is a command (`/story …` or `/story@bot …`)."""
@@ -173,6 +177,23 @@ class UpdatesMixin(FilesMixin):
         message = self._new_message(chat, user, extra)
         self._queue_update("message", message)
         return int(message["message_id"])
+
+    async def push_updates(self, base_url: str) -> list[int]:
+        """Webhook mode: POST each queued update to the path of the webhook's URL on
+        `base_url` (the load balancer's address here), with its secret token, as Telegram
+        does; an update answered 2xx is confirmed. The HTTP statuses, in order."""
+        if self.webhook is None:
+            raise RuntimeError("no webhook is set")
+        path = urlsplit(self.webhook["url"]).path
+        headers = {"X-Telegram-Bot-Api-Secret-Token": self.webhook["secret_token"] or ""}
+        statuses = []
+        async with httpx.AsyncClient(base_url=base_url, timeout=10) as client:
+            for update in list(self.updates):
+                answer = await client.post(path, json=update, headers=headers)
+                statuses.append(answer.status_code)
+                if answer.is_success:
+                    self.updates.remove(update)
+        return statuses
 
     def _queue_update(self, key: str, payload: dict[str, Any]) -> int:
         update_id = self._count("update")

@@ -194,7 +194,7 @@ class GeminiIllustrator:
         parts.append(types.Part.from_text(text=prompt))
         config = types.GenerateContentConfig(
             response_modalities=["IMAGE"],
-            image_config=types.ImageConfig(aspect_ratio=aspect.value),
+            image_config=types.ImageConfig(aspect_ratio=aspect.drawn.value),
         )
         response = await self.backend.generate(
             Role.IMAGE, [types.Content(role="user", parts=parts)], config

@@ -57,7 +57,7 @@ class ImagenIllustrator:
     async def _imagen(self, scene: Scene, style: Style, aspect: Aspect) -> bytes:
         config = types.GenerateImagesConfig(
             number_of_images=1,
-            aspect_ratio=aspect.value,
+            aspect_ratio=aspect.drawn.value,
             person_generation=types.PersonGeneration.DONT_ALLOW,
             include_rai_reason=True,
             output_mime_type="image/png",

@@ -29,8 +29,10 @@ from core.providers.retry import Retryable
 
 log = logging.getLogger(__name__)
 
-# Veo makes 16:9 and 9:16 clips; a square story gets landscape clips, centre-cropped later.
-_CLIP_ASPECT = {Aspect.LANDSCAPE: "16:9", Aspect.PORTRAIT: "9:16", Aspect.SQUARE: "16:9"}
+# Veo makes 16:9 and 9:16 clips; square and 16:10 get landscape clips, centre-cropped later.
+_CLIP_ASPECT = {
+    Aspect.LANDSCAPE: "16:9", Aspect.PORTRAIT: "9:16", Aspect.SQUARE: "16:9", Aspect.WIDE: "16:9",
+}  # fmt: skip
 
 
 def veo_lengths(model: str) -> tuple[int, ...]:

@@ -78,6 +78,22 @@ async def test_text_to_video_with_veo(fake: FakeGemini, tmp_path: Path) -> None:
     assert KEY not in stdout + stderr
 
 
+async def test_a_16_10_video_is_made_at_16_9_and_cropped_never_stretched(
+    fake: FakeGemini, tmp_path: Path
+) -> None:
+    """Veo makes no 16:10: it is asked for 16:9 (the closest), and the clip is scaled to cover
+    1280×800 and centre-cropped."""
+    code, _, stderr = await storybot(
+        fake, tmp_path, "a kitten", "--aspect", "16:10", "--duration", "4", "--out", "wide.mp4"
+    )
+    assert code == 0, stderr
+    (start,) = fake.calls("video")
+    assert start.parameters["aspectRatio"] == "16:9"
+    video = probe(tmp_path / "wide.mp4")
+    assert (video.width, video.height) == (1280, 800)
+    assert (video.video_codec, video.audio_codec) == ("h264", "aac")
+
+
 async def test_image_to_video_sends_the_picture_as_first_frame(
     fake: FakeGemini, tmp_path: Path
 ) -> None:

@@ -76,6 +76,25 @@ async def test_video_job_from_request_to_downloaded_mp4(
     assert abs(played.duration_s - video["duration_seconds"]) < 0.2
 
 
+async def test_a_16_10_video_job_is_1280_by_800(
+    storybot: OpenStoryBot, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The REST spec's 16:10: accepted, and made 1280×800 (Veo's 16:9 cropped, see the CLI's
+    test; the offline camera draws it at that size)."""
+    async with running_api(storybot, monkeypatch) as api:
+        accepted = await submit_video(api, A, aspect_ratio="16:10", duration_seconds=4)
+        status = await finished(api, accepted["job_id"], A)
+        assert status["status"] == "completed"
+        result = await api.client.get(f"/api/videos/result/{accepted['job_id']}", headers=A)
+        (video,) = result.json()["videos"]
+        download = await api.client.get(video["file_url"], headers=A)
+    assert video["aspect_ratio"] == "16:10"
+    assert video["dimensions"] == {"width": 1280, "height": 800}
+    (tmp_path / "wide.mp4").write_bytes(download.content)
+    wide = probe(tmp_path / "wide.mp4")
+    assert (wide.width, wide.height) == (1280, 800)
+
+
 async def test_story_job_from_request_to_downloaded_mp4(
     storybot: OpenStoryBot, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
@@ -137,7 +156,7 @@ async def test_invalid_fields_get_422_with_one_message_per_field(
         post = api.client.post
         video = await post("/api/videos/generate", headers=A, json={
             "prompt": "  ", "number_of_videos": 9, "aspect_ratio": "4:3",
-            "duration_seconds": 99, "save_to_cloud": True,
+            "duration_seconds": 99, "save_to_cloud": "yes",
         })  # fmt: skip
         story = await post("/api/stories/generate", headers=A, json={
             "scenes": 0, "language": "not a language", "style": "oil", "webhook_url": "ftp://x",

@@ -106,7 +106,11 @@ async def test_webhook_is_signed_retried_after_a_500_and_recorded(
     answer is a 500, so it is sent again; both attempts are recorded with the job."""
     async with (
         receiver(failures=1) as (hooks, url),
-        running_api(storybot, monkeypatch, env={"STORYBOT_WEBHOOK_SECRET": SECRET}) as api,
+        running_api(
+            storybot,
+            monkeypatch,
+            env={"STORYBOT_WEBHOOK_SECRET": SECRET, "STORYBOT_ENVIRONMENT": "staging"},
+        ) as api,
     ):
         job_id = (await submit_video(api, A, webhook_url=f"{url}?job=1"))["job_id"]
         await asyncio.wait_for(hooks.accepted.wait(), timeout=120)
@@ -126,6 +130,7 @@ async def test_webhook_is_signed_retried_after_a_500_and_recorded(
     assert set(sent) >= {"job_id", "status", "content_type", "timestamp", "has_data", "data"}
     assert (sent["job_id"], sent["status"], sent["content_type"]) == (job_id, "completed", "video")
     assert sent["has_data"] is True
+    assert sent["environment"] == "staging"  # STORYBOT_ENVIRONMENT (default: production)
     assert sent["data"]["success"] is True
     assert sent["data"]["num_videos"] == 1
     assert sent["data"]["prompt"] == "a kitten chasing a leaf"
@@ -178,6 +183,7 @@ async def test_webhook_of_a_failed_job_goes_to_the_default_url_and_gives_up(
     assert sent["job_id"] == failed.id
     assert (sent["status"], sent["has_data"], sent["data"]) == ("failed", False, None)
     assert sent["error"] == "the model refused"
+    assert sent["environment"] == "production"
     assert SIGNATURE_HEADER not in hooks.calls[0][1]  # no secret configured: unsigned
     assert [a.status for a in recorded.attempts] == [500, 500, 500]
     assert others == [None, None]  # no webhook was due for them

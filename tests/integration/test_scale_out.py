@@ -6,14 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import re
 import signal
-import subprocess
-import sys
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +25,7 @@ from core.service import JobService
 from core.store import JobStore
 from tests.gemini_server import FakeGemini
 from tests.postgres import stop_server
+from tests.processes import serving
 
 if TYPE_CHECKING:
     from tests.conftest import OpenStoryBot, WaitUntil
@@ -53,26 +51,6 @@ def environment(fake: FakeGemini, url: str, data: Path) -> dict[str, str]:
         "STORYBOT_WORKER_STALL_S": "2", "STORYBOT_MAX_CONCURRENT_JOBS": "2",
         "STORYBOT_LOG_LEVEL": "INFO",
     }  # fmt: skip
-
-
-@contextmanager
-def serving(env: dict[str, str], log: Path, args: list[str]) -> Iterator[subprocess.Popen[bytes]]:
-    """A `storybot ARGS` process; stopped (SIGTERM, then SIGKILL) when the block ends."""
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "bot", *args], env={**os.environ, **env},
-            stdout=output, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    try:
-        yield process
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
 
 
 def worker(env: dict[str, str], log: Path) -> contextlib.AbstractContextManager[Any]:

@@ -278,7 +278,7 @@ PROMPT_MISSING = "⚠️ say what the video should show, e.g. /video a kitten ch
         ("text", "/video", PROMPT_MISSING),
         ("text", "/video count=2", PROMPT_MISSING),
         ("text", "/video colour=red a cat", "⚠️ unknown option 'colour' — the options are aspect="),
-        ("text", "/video aspect=1:1 a cat", "⚠️ aspect must be 16:9 | 9:16"),
+        ("text", "/video aspect=1:1 a cat", "⚠️ aspect must be 16:9 | 16:10 | 9:16"),
         ("text", "/video a dog with a gun", "isn't right for a children's story"),
         ("photo", "/video", PROMPT_MISSING),
         ("file", "/video a cat", "⚠️ that file is not a picture I can read; send a PNG or JPEG"),
