@@ -40,7 +40,18 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     story = commands.add_parser("story", help="make a story video from a theme")
-    story.add_argument("theme", help='what the story is about, e.g. "a cat and a dog"')
+    story.add_argument(
+        "theme", nargs="?",
+        help='what the story is about, e.g. "a cat and a dog" (with --sequel-of: what next)',
+    )  # fmt: skip
+    story.add_argument(
+        "--hero", type=Path, metavar="FILE",
+        help="a photo of a pet, a toy or a drawing: its subject is the hero of every scene",
+    )  # fmt: skip
+    story.add_argument(
+        "--sequel-of", metavar="JOB_ID",
+        help="continue that earlier story, with the same characters, look and voice",
+    )  # fmt: skip
     story.add_argument("--scenes", type=int, help=f"number of scenes, 1 to {MAX_SCENES}")
     story.add_argument("--aspect", choices=[a.value for a in Aspect], help="frame shape")
     story.add_argument("--style", choices=[s.value for s in Style], help="art style")

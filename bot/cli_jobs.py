@@ -25,6 +25,7 @@ from core.bootstrap import open_storybot
 from core.config import Settings
 from core.errors import ConfigurationError, CoreError, InvalidRequest
 from core.models import (
+    SEQUEL_THEME,
     Aspect,
     Job,
     JobId,
@@ -57,14 +58,23 @@ def story(args: argparse.Namespace, settings: Settings) -> int:
     try:
         if settings.music_path is not None and not settings.music_path.is_file():
             raise InvalidRequest(f"cannot read the music file {settings.music_path}")
+        if args.theme is None and args.sequel_of is None:
+            raise InvalidRequest("say what the story is about (or continue one: --sequel-of JOB)")
+        if args.sequel_of is not None and args.hero is not None:
+            raise InvalidRequest("a sequel keeps the hero of the story it continues: drop --hero")
         request = _story_request(args, settings)
-        destination = _output_path(args, request.theme)
+        hero = _read_image(args.hero) if args.hero is not None else None
+        destination = _output_path(args, request.theme if args.theme is not None else "next")
     except CoreError as exc:
         error(str(exc))
         return 1
 
     async def submit(jobs: JobService, origin: Origin) -> Job:
-        return await jobs.submit_story(request, origin, keep_files=args.keep)
+        if args.sequel_of is not None:
+            return await jobs.submit_sequel(
+                request, origin, of=JobId(args.sequel_of), keep_files=args.keep
+            )
+        return await jobs.submit_story(request, origin, keep_files=args.keep, hero=hero)
 
     run = functools.partial(
         _run_job, settings, submit=submit, destination=destination, keep=args.keep
@@ -115,7 +125,7 @@ def _story_request(args: argparse.Namespace, settings: Settings) -> StoryRequest
         captions=False if args.no_captions else None,
         animate=args.animate,
     )
-    return options.request(args.theme, settings)
+    return options.request(args.theme if args.theme is not None else SEQUEL_THEME, settings)
 
 
 def _video_request(args: argparse.Namespace) -> VideoRequest:
@@ -179,6 +189,8 @@ def _finish(run: Run, settings: Settings, *, keep: bool) -> int:
             out.print(Text(f"{path}  ({shape})"), soft_wrap=True)
     for note_line in result.notes:
         err.print(f"note: {note_line}")
+    if isinstance(result, StoryVideo):
+        err.print(f'Continue it: storybot story --sequel-of {job.id} "what happens next"')
     return 0
 
 

@@ -1,13 +1,12 @@
-"""Discord front end (a discord.py `commands.Bot` with the slash commands in a Cog): /story,
-/video, /status, /cancel, /help over the job service; progress on the interaction's response,
-then delivery of the videos."""
+"""Discord front end (a discord.py `commands.Bot` with the slash commands in a Cog): /story
+(with an optional photo of its hero), /sequel, /video, /status, /cancel, /help over the job
+service; progress on the interaction's response, then delivery of the videos."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-import mimetypes
 import time
 from collections.abc import Coroutine
 from types import TracebackType
@@ -21,20 +20,20 @@ from discord.ext import commands
 from bot import discord_uploads as uploads
 from bot.discord_commands import PLATFORM, StoryCommands
 from bot.discord_connection import GatewayLead
+from bot.discord_media import check_picture, read_picture
 from bot.discord_progress import JobMessage, Messenger
 from bot.feed import follow
-from bot.options import StoryOptions, VideoOptions
+from bot.options import StoryOptions, VideoOptions, sequel_request
 from bot.render import done_summary
 from core.config import Settings
-from core.errors import CoreError, DeliveryRefused, InvalidRequest
-from core.models import Job, JobId, JobKind, JobResult, Origin, VideoRequest
+from core.errors import CoreError, DeliveryRefused
+from core.models import Job, JobId, JobKind, JobResult, Origin
 from core.service import JobService
 
 log = logging.getLogger(__name__)
 
 __all__ = ["PLATFORM", "DiscordAdapter", "apply_endpoints"]
 
-_MAX_PICTURE_BYTES = 20 * 1024 * 1024  # a first frame bigger than this is surely a mistake
 _ACK_BUDGET_S = 1.5  # fetching a picture may take this long before we defer (due in 3 s)
 _MAX_SHRINKS = 3  # uploads refused as too large (413) before we give up
 _REFUSED_AS_TOO_LARGE = "Discord refused the video as too large for this server, even smaller"
@@ -49,19 +48,6 @@ def apply_endpoints(settings: Settings) -> None:
         discord.http.Route.BASE = settings.discord_api_base_url.rstrip("/")
     if settings.discord_gateway_url:
         discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.discord_gateway_url)
-
-
-def _check_picture(attachment: discord.Attachment) -> None:
-    """Refuse, before downloading it, a file that is no picture or far too big for one."""
-    kind = attachment.content_type or mimetypes.guess_type(attachment.filename)[0] or ""
-    name = discord.utils.escape_markdown(attachment.filename[:60])
-    if not kind.startswith("image/"):
-        raise InvalidRequest(f"“{name}” is not a picture; send a PNG or JPEG")
-    if attachment.size > _MAX_PICTURE_BYTES:
-        raise InvalidRequest(
-            f"“{name}” is {attachment.size / 2**20:.0f} MB; send a picture under "
-            f"{_MAX_PICTURE_BYTES / 2**20:.0f} MB"
-        )
 
 
 class DiscordAdapter:
@@ -118,16 +104,47 @@ class DiscordAdapter:
     # ------------------------------------------------------------------ commands
 
     async def story(
-        self, interaction: discord.Interaction, theme: str, options: StoryOptions
+        self,
+        interaction: discord.Interaction,
+        theme: str,
+        options: StoryOptions,
+        hero: discord.Attachment | None = None,
     ) -> None:
-        """Validate and submit at once; bad input gets an ephemeral reply, good input a defer."""
+        """Validate and submit (the `hero` picture checked, then fetched within the ack
+        budget); bad input gets an ephemeral reply, good input a defer."""
         try:
             request = options.request(theme, self.settings, self._user_language(interaction))
-            job = await self.jobs.submit_story(request, self._origin(interaction))
+            if hero is not None:
+                check_picture(hero)  # before any download
         except CoreError as exc:
             await self.refuse(interaction, exc)
             return
-        await self._track(interaction, job)
+        origin = self._origin(interaction)
+
+        async def submit() -> Job:
+            photo = None
+            if hero is not None:
+                await self.jobs.check_limits(origin, makes_clips=request.animate)
+                photo = await read_picture(hero)
+            return await self.jobs.submit_story(request, origin, hero=photo)
+
+        await self._submit_in_time(interaction, submit())
+
+    async def sequel(
+        self, interaction: discord.Interaction, what_next: str, options: StoryOptions
+    ) -> None:
+        """The next part of the user's last story in this channel; without one, the service's
+        refusal (start one with /story), ephemeral."""
+        try:
+            request = sequel_request(
+                options, what_next, self.settings, self._user_language(interaction)
+            )
+        except CoreError as exc:
+            await self.refuse(interaction, exc)
+            return
+        await self._submit_in_time(
+            interaction, self.jobs.submit_sequel(request, self._origin(interaction))
+        )
 
     async def video(
         self,
@@ -136,22 +153,38 @@ class DiscordAdapter:
         options: VideoOptions,
         image: discord.Attachment | None,
     ) -> None:
-        """Validate, fetch the picture and submit; a refusal is ephemeral. A slow fetch gets
-        the interaction deferred first, so it is acknowledged in time either way."""
+        """Validate, fetch the picture and submit; a refusal is ephemeral."""
         try:
             request = options.request(prompt)
             if image is not None:
-                _check_picture(image)
+                check_picture(image)
         except CoreError as exc:
             await self.refuse(interaction, exc)
             return
-        submitted = asyncio.ensure_future(self._submit_video(interaction, request, image))
+        origin = self._origin(interaction)
+
+        async def submit() -> Job:
+            picture = None
+            if image is not None:
+                await self.jobs.check_limits(origin, makes_clips=True)
+                picture = await read_picture(image)
+            return await self.jobs.submit_video(request, origin, image=picture)
+
+        await self._submit_in_time(interaction, submit())
+
+    async def _submit_in_time(
+        self, interaction: discord.Interaction, submitting: Coroutine[Any, Any, Job]
+    ) -> None:
+        """Submit, then follow the job on the response; a slow submit (a picture to fetch) gets
+        the interaction deferred first, so it is acknowledged in time either way. A refusal is
+        ephemeral, or edited into the deferred response."""
+        submitted = asyncio.ensure_future(submitting)
         done, _ = await asyncio.wait({submitted}, timeout=_ACK_BUDGET_S)
         if not done:
             try:
                 await interaction.response.defer(thinking=True)
             except discord.HTTPException:  # too late: the interaction is gone, not the job
-                log.warning("/video was not acknowledged in time; following it in the channel")
+                log.warning("a command was not acknowledged in time; following it in the channel")
                 with contextlib.suppress(CoreError):
                     self._follow_in_channel(await submitted)
                 return
@@ -161,23 +194,6 @@ class DiscordAdapter:
             await self.refuse(interaction, exc)
             return
         await self._track(interaction, job)
-
-    async def _submit_video(
-        self,
-        interaction: discord.Interaction,
-        request: VideoRequest,
-        image: discord.Attachment | None,
-    ) -> Job:
-        picture = None
-        if image is not None:
-            await self.jobs.check_limits(self._origin(interaction), makes_clips=True)
-            try:
-                picture = await image.read()
-            except discord.HTTPException:
-                raise InvalidRequest(
-                    "I could not fetch that picture; please send it again"
-                ) from None
-        return await self.jobs.submit_video(request, self._origin(interaction), image=picture)
 
     async def refuse(self, interaction: discord.Interaction, error: CoreError) -> None:
         """Say why a command was refused: to the user alone, unless it was deferred already."""

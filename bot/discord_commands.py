@@ -1,6 +1,6 @@
-"""The Discord slash commands (/story, /video, /status, /cancel, /help) and their autocomplete,
-as a Cog the adapter adds to its `commands.Bot`: option parsing only; the adapter submits and
-follows the jobs."""
+"""The Discord slash commands (/story, /sequel, /video, /status, /cancel, /help) and their
+autocomplete, as a Cog the adapter adds to its `commands.Bot`: option parsing only; the adapter
+submits and follows the jobs."""
 
 from __future__ import annotations
 
@@ -54,6 +54,7 @@ class StoryCommands(commands.Cog, name="Story"):
     @app_commands.command(name="story", description="Make an illustrated, narrated story video")
     @app_commands.describe(
         theme="What the story is about, e.g. a cat and a dog",
+        hero="A photo of a pet, a toy or a drawing: it becomes the hero of the story",
         scenes="Number of scenes (1-10)",
         aspect="Frame shape",
         style="Art style",
@@ -66,6 +67,7 @@ class StoryCommands(commands.Cog, name="Story"):
         self,
         interaction: discord.Interaction,
         theme: str,
+        hero: discord.Attachment | None = None,
         scenes: app_commands.Range[int, 1, 10] | None = None,
         aspect: Literal["16:9", "9:16", "1:1", "16:10"] | None = None,
         style: Literal[
@@ -77,7 +79,8 @@ class StoryCommands(commands.Cog, name="Story"):
         captions: bool = True,
         animate: bool = False,
     ) -> None:
-        """/story: the options as a `StoryOptions`, handed to the adapter to submit."""
+        """/story: the options as a `StoryOptions` (and the hero's photo), handed to the adapter
+        to submit."""
         options = StoryOptions(
             scenes=scenes,
             aspect=Aspect(aspect) if aspect else None,
@@ -87,7 +90,7 @@ class StoryCommands(commands.Cog, name="Story"):
             captions=captions,
             animate=animate,
         )
-        await self.adapter.story(interaction, theme, options)
+        await self.adapter.story(interaction, theme, options, hero)
 
     @story.autocomplete("voice")
     async def voice_choices(
@@ -115,6 +118,31 @@ class StoryCommands(commands.Cog, name="Story"):
             for code, name in LANGUAGE_NAMES.items()
             if writes(code) and (wanted in code or wanted in name.lower())
         ][:_MAX_CHOICES]
+
+    # ------------------------------------------------------------------ /sequel
+
+    @app_commands.command(
+        name="sequel", description="The next part of your last story here, same characters"
+    )
+    @app_commands.rename(what_next="next")
+    @app_commands.describe(
+        what_next="What happens next, e.g. the dragon comes back",
+        scenes="Number of scenes (1-10)",
+        captions="Burn the narration in as captions",
+        animate="Bring each scene to life (slower)",
+    )
+    async def sequel(
+        self,
+        interaction: discord.Interaction,
+        what_next: str | None = None,
+        scenes: app_commands.Range[int, 1, 10] | None = None,
+        captions: bool = True,
+        animate: bool = False,
+    ) -> None:
+        """/sequel: the user's last story in this channel goes on (its look, voice and language
+        kept), with what happens next if given."""
+        options = StoryOptions(scenes=scenes, captions=captions, animate=animate)
+        await self.adapter.sequel(interaction, what_next or "", options)
 
     # ------------------------------------------------------------------ /video
 
@@ -183,5 +211,9 @@ class StoryCommands(commands.Cog, name="Story"):
             with_options=f"/story theme:a brave little fox scenes:4 aspect:9:16 "
             f"style:watercolor voice:{example} language:fr",
             voices=voices,
+            hero="/story theme:a day at the beach hero:(a photo of a pet, a toy or a drawing) "
+            "— it becomes the hero of the story",
+            sequel="/sequel next:the dragon comes back — the next part of your last story in "
+            "this channel, with the same characters, look and voice",
         )
         await interaction.response.send_message(text + _VIDEO_HELP, ephemeral=True)

@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.http_shapes import ErrorBody
 from core.errors import (
+    CastExpired,
     CoreError,
     InvalidRequest,
     JobNotFound,
@@ -42,7 +43,7 @@ _DESCRIPTIONS = {
     403: "refused: not a loopback caller (no tokens configured), the allow-list, or a limit of 0",
     404: "no such job for this token",
     409: "the job has no result (yet)",
-    410: "the job's files have expired",
+    410: "the job's files (or, for a sequel, the story's cast) are no longer kept",
     413: "the body (the input image) is too large",
     416: "the range starts beyond the end of the file",
     422: "invalid fields, one message each",
@@ -107,6 +108,8 @@ def install_error_handlers(app: FastAPI) -> None:
             return json_error(422, str(exc))
         if isinstance(exc, JobNotFound):
             return json_error(404, str(exc))
+        if isinstance(exc, CastExpired):
+            return json_error(410, str(exc))
         if isinstance(exc, ProviderError):  # ConfigurationError among them: these credentials
             return json_error(503, str(exc))
         if isinstance(exc, StoreUnavailable):  # the shared database is away for a moment

@@ -39,7 +39,17 @@ from bot.http_shapes import (
 from bot.options import StoryOptions, VideoOptions
 from core.config import ProviderChoice, Settings
 from core.errors import ArtifactMissing, JobNotFound
-from core.models import MAX_VIDEOS, WEBHOOK, Aspect, Job, JobId, JobKind, JobStatus, Origin
+from core.models import (
+    MAX_VIDEOS,
+    SEQUEL_THEME,
+    WEBHOOK,
+    Aspect,
+    Job,
+    JobId,
+    JobKind,
+    JobStatus,
+    Origin,
+)
 from core.service import SAVE_TO_CLOUD, JobService
 
 PLATFORM = "http"
@@ -128,17 +138,18 @@ def create_app(jobs: JobService, settings: Settings) -> FastAPI:
     return app
 
 
-def _decode_image(text: str, max_bytes: int) -> bytes:
+def _decode_image(text: str, max_bytes: int, field: str = "input_image_base64") -> bytes:
     if text.startswith("data:"):
         text = text.partition(",")[2]
     try:
         image = base64.b64decode("".join(text.split()), validate=True)
     except (binascii.Error, ValueError):
-        raise FieldErrors({"input_image_base64": "not valid base64"}) from None
+        raise FieldErrors({field: "not valid base64"}) from None
     if not image:
-        raise FieldErrors({"input_image_base64": "the image is empty"})
+        raise FieldErrors({field: "the image is empty"})
     if len(image) > max_bytes:
-        raise HTTPException(413, f"the input image is over {max_bytes / 1024 / 1024:.1f} MB")
+        what = "input image" if field == "input_image_base64" else "hero photo"
+        raise HTTPException(413, f"the {what} is over {max_bytes / 1024 / 1024:.1f} MB")
     return image
 
 
@@ -161,18 +172,32 @@ def _generate_routes(app: FastAPI, api: _Api) -> None:
         where = api.origin(caller, request, body.webhook_url, body.save_to_cloud)
         return api.accepted(await api.jobs.submit_video(video, where, image=image), request)
 
-    @app.post("/api/stories/generate", status_code=202, tags=["jobs"], responses=generate_errors)
+    story_errors = error_responses(400, 401, 403, 404, 410, 413, 422, 429, 503)  # + sequel_of
+
+    @app.post("/api/stories/generate", status_code=202, tags=["jobs"], responses=story_errors)
     async def generate_story(
         body: StoryGenerate, request: Request, caller: Annotated[str, Depends(api.who)]
     ) -> Accepted:
-        """Start a story job: an illustrated, narrated story video from a theme."""
+        """Start a story job: an illustrated, narrated story video from a theme; with a photo
+        whose subject is the hero (`hero_image_base64`), or continuing an earlier story of
+        yours (`sequel_of`: 404 for another caller's job, 410 once its cast is no longer kept)."""
+        if body.theme is None and body.sequel_of is None:
+            raise FieldErrors({"theme": "say what the story is about (or give sequel_of)"})
+        if body.sequel_of is not None and body.hero_image_base64 is not None:
+            raise FieldErrors({"hero_image_base64": "a sequel keeps the hero it continues"})
         options = StoryOptions(
             scenes=body.scenes, aspect=body.aspect_ratio, style=body.style, voice=body.voice,
             language=body.language, captions=body.captions, animate=body.animate,
         )  # fmt: skip
-        story = options.request(body.theme, api.settings)
+        story = options.request(body.theme or SEQUEL_THEME, api.settings)
         where = api.origin(caller, request, body.webhook_url, body.save_to_cloud)
-        return api.accepted(await api.jobs.submit_story(story, where), request)
+        if body.sequel_of is not None:
+            job = await api.jobs.submit_sequel(story, where, of=JobId(body.sequel_of))
+            return api.accepted(job, request)
+        hero = None
+        if body.hero_image_base64 is not None:
+            hero = _decode_image(body.hero_image_base64, api.max_image, "hero_image_base64")
+        return api.accepted(await api.jobs.submit_story(story, where, hero=hero), request)
 
 
 def _job_routes(app: FastAPI, api: _Api) -> None:

@@ -70,10 +70,20 @@ class StoryGenerate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     theme: Annotated[
-        str,
+        str | None,
         StringConstraints(min_length=1, max_length=MAX_THEME_CHARS, pattern=r"\S"),
-        Field(description="what the story is about"),
-    ]
+        Field(description="what the story is about (optional with sequel_of: what happens next)"),
+    ] = None
+    hero_image_base64: str | None = Field(
+        None,
+        description="a photo (PNG or JPEG, base64) of a pet, a toy or a drawing: its subject "
+        "becomes the hero of every scene; used for this job only, then deleted",
+    )
+    sequel_of: str | None = Field(
+        None, min_length=1, max_length=64,
+        description="the job id of an earlier story of yours: this one continues it, with the "
+        "same characters, style, aspect, voice and language",
+    )  # fmt: skip
     scenes: int | None = Field(None, ge=1, le=MAX_SCENES, strict=True)
     aspect_ratio: Aspect | None = None
     style: Style | None = None

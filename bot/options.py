@@ -35,6 +35,10 @@ OPTION_HELP = {
     "animate": "on | off (brings each scene to life; slower, limited per day)",
 }
 _SWITCH = {"on": True, "off": False, "yes": True, "no": False, "true": True, "false": False}
+HERO_THEME = "a happy adventure"  # a story asked for with a photo of its hero and no theme
+NEXT_THEME = "what happens next"  # a sequel asked for without saying what happens
+# What a sequel takes from the story it continues rather than from the user.
+_KEPT_BY_SEQUELS = ("aspect", "style", "voice", "language")
 
 
 @dataclass
@@ -73,6 +77,21 @@ class StoryOptions:
         except ValidationError as exc:
             first = exc.errors()[0]
             raise InvalidRequest(f"{first['loc'][0]}: {first['msg']}") from None
+
+
+def sequel_request(
+    options: StoryOptions, what_next: str, settings: Settings, language: str | None = None
+) -> StoryRequest:
+    """A sequel's request: scenes, captions and animation as chosen, `what_next` (or "what
+    happens next") as its theme; the job service gives it the look, voice and language of the
+    story it continues, so options that would change those are refused."""
+    kept = [name for name in _KEPT_BY_SEQUELS if getattr(options, name) is not None]
+    if kept:
+        raise InvalidRequest(
+            f"a sequel keeps the {kept[0]} of the story it continues; its options are "
+            "scenes=, captions= and animate="
+        )
+    return options.request(what_next.strip() or NEXT_THEME, settings, language)
 
 
 def parse_scenes(value: str) -> int:

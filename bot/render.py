@@ -148,15 +148,24 @@ def done_summary(result: JobResult) -> str:
 
 
 def help_text(
-    *, example: str, with_options: str, voices: list[Voice], max_voices: int = 12
+    *,
+    example: str,
+    with_options: str,
+    voices: list[Voice],
+    hero: str,
+    sequel: str,
+    max_voices: int = 12,
 ) -> str:
-    """What the bot does, an example, and every option with its valid values."""
+    """What the bot does, an example, the hero from a photo and the sequel (`hero` and
+    `sequel` say how, in the platform's words), and every option with its valid values."""
     listed = ", ".join(v.name for v in voices[:max_voices])
     more = f" and {len(voices) - max_voices} more" if len(voices) > max_voices else ""
     return (
         "I turn a theme into an illustrated, narrated children's story video.\n\n"
         f"Example: {example}\n"
-        f"With options: {with_options}\n\n"
+        f"With options: {with_options}\n"
+        f"Your own hero: {hero}\n"
+        f"What happens next: {sequel}\n\n"
         "Options:\n"
         f"• scenes: {OPTION_HELP['scenes']}\n"
         f"• aspect: {OPTION_HELP['aspect']}\n"
@@ -165,5 +174,6 @@ def help_text(
         f"• captions: {OPTION_HELP['captions']}\n"
         f"• animate: {OPTION_HELP['animate']}\n"
         f"• voice: {listed}{more}\n\n"
-        "Other commands: /status (your recent stories), /cancel (stop your story)."
+        "Other commands: /sequel (the next part of your last story), /status (your recent "
+        "stories), /cancel (stop your story)."
     )

@@ -1,7 +1,9 @@
 """Telegram front end: parse → submit to the job service → one progress message edited in place
 
-`/story THEME` makes a story video; `/video PROMPT` (or a photo captioned `/video PROMPT`, or
-`/video PROMPT` in reply to a photo) makes short clips, the photo being their first frame.
+`/story THEME` makes a story video (a photo sent with it becomes its hero) and `/sequel` goes on
+with the last one (both in `bot.telegram_hero`); `/video PROMPT` (or a photo captioned `/video
+PROMPT`, or `/video PROMPT` in reply to a photo) makes short clips, the photo being their first
+frame.
 """
 
 from __future__ import annotations
@@ -31,14 +33,17 @@ from telegram.ext import (
 )
 
 from bot.feed import follow
-from bot.options import parse_video_words, parse_words
+from bot.options import parse_video_words
 from bot.render import done_summary, help_text
 from bot.telegram_delivery import VideoSender
+from bot.telegram_hero import STORY_CAPTION, StoryHandlers
 from bot.telegram_intake import PLATFORM, TelegramIntake
 from bot.telegram_media import fetch_picture
 from bot.telegram_progress import ProgressEditor, ProgressMessage, cancel_button
 from bot.telegram_text import (
     COMMANDS,
+    HERO_HELP,
+    SEQUEL_HELP,
     UNCONFIRMED,
     VIDEO_EXAMPLE,
     VIDEO_HELP,
@@ -80,7 +85,15 @@ class TelegramAdapter:
         # New messages only: editing a `/story` or `/video` message must not start another job.
         new = filters.UpdateType.MESSAGE
         self.app.add_handler(CommandHandler(["start", "help"], self.help, filters=new))
-        self.app.add_handler(CommandHandler("story", self.story, filters=new))
+        stories = StoryHandlers(self)
+        self.app.add_handler(CommandHandler("story", stories.story, filters=new))
+        self.app.add_handler(
+            MessageHandler(
+                new & (filters.PHOTO | filters.Document.ALL) & filters.CaptionRegex(STORY_CAPTION),
+                stories.story,
+            )
+        )
+        self.app.add_handler(CommandHandler("sequel", stories.sequel, filters=new))
         self.app.add_handler(CommandHandler("video", self.video, filters=new))
         self.app.add_handler(
             MessageHandler(
@@ -168,31 +181,7 @@ class TelegramAdapter:
     async def help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """`/start` and `/help`: what the bot does, an example, the options."""
         if update.effective_message is not None:
-            await update.effective_message.reply_text(self._help())
-
-    async def story(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """`/story [options] THEME`: submit the job, post the progress message, follow it."""
-        message, user, chat = (
-            update.effective_message,
-            update.effective_user,
-            update.effective_chat,
-        )
-        if message is None or user is None or chat is None:
-            return
-        try:
-            options, theme = parse_words(context.args or [])
-            if not theme.strip():
-                await message.reply_text(self._help())
-                return
-            request = options.request(
-                theme, self.settings, self._user_language(user.language_code)
-            )
-            origin = Origin(PLATFORM, str(user.id), str(chat.id))
-            job = await self.jobs.submit_story(request, origin)
-        except CoreError as exc:
-            await message.reply_text(f"⚠️ {exc}")
-            return
-        await self._track(job, message, "✍️ Got it — writing your story…", context, update)
+            await update.effective_message.reply_text(self.help_message())
 
     async def video(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """`/video [options] PROMPT`, typed or as a photo's caption: submit the job (a photo sent
@@ -220,16 +209,9 @@ class TelegramAdapter:
         except CoreError as exc:
             await message.reply_text(f"⚠️ {exc}")
             return
-        await self._track(job, message, "🎬 Got it — making your video…", context, update)
+        await self.track(job, message, "🎬 Got it — making your video…")
 
-    async def _track(
-        self,
-        job: Job,
-        message: Message,
-        first: str,
-        context: ContextTypes.DEFAULT_TYPE,
-        update: Update,
-    ) -> None:
+    async def track(self, job: Job, message: Message, first: str) -> None:
         """Post the job's progress message (its place in line, if it has to wait) and follow
         the job in it."""
         position = await self.jobs.queue_position(job.id)
@@ -375,7 +357,8 @@ class TelegramAdapter:
         if not task.cancelled() and (error := task.exception()) is not None:
             log.error("following a job failed", exc_info=error)
 
-    def _help(self) -> str:
+    def help_message(self) -> str:
+        """What `/help` says: the commands, the options, the voices."""
         capabilities = self.jobs.capabilities
         voices = list(capabilities.voices)
         example = voices[0].name if voices else "default"
@@ -384,9 +367,11 @@ class TelegramAdapter:
             with_options=f"/story scenes=4 aspect=9:16 style=watercolor voice={example} "
             "language=fr a brave little fox  (options go before the theme)",
             voices=voices,
+            hero=HERO_HELP,
+            sequel=SEQUEL_HELP,
         )
         return text + VIDEO_HELP if capabilities.can_make_videos else text
 
-    def _user_language(self, code: str | None) -> str | None:
+    def user_language(self, code: str | None) -> str | None:
         """The user's Telegram language, if the active story writer can write it."""
         return code if code and self.jobs.capabilities.writes(code) else None

@@ -1,4 +1,5 @@
-"""Texts of the Telegram bot that do not depend on a job: help for /video, ages, commands."""
+"""Texts of the Telegram bot that do not depend on a job: help for photos, /sequel and /video,
+ages, commands."""
 
 from __future__ import annotations
 
@@ -18,12 +19,21 @@ VIDEO_HELP = (
     + "".join(f"• {name}: {text}\n" for name, text in VIDEO_OPTION_HELP.items())
 ).rstrip()
 
+HERO_HELP = (
+    "send a photo of a pet, a toy or a drawing with the caption /story THEME (or reply to a "
+    "photo with /story THEME): it becomes the hero of the story"
+)
+SEQUEL_HELP = (
+    "/sequel the dragon comes back — the next part of your last story in this chat, with the "
+    "same characters, look and voice (options: scenes=, captions=, animate=)"
+)
 UNCONFIRMED = (
     "⚠️ Telegram did not confirm your video. If it does not show up here in a minute, "
     "please ask again."
 )
 COMMANDS = [
     BotCommand("story", "make a story video: /story a cat and a dog"),
+    BotCommand("sequel", "the next part of your last story: /sequel the dragon comes back"),
     BotCommand("video", "make a short video: /video a kitten chasing a leaf"),
     BotCommand("status", "your recent stories and videos"),
     BotCommand("cancel", "stop your story or video in progress"),

@@ -77,6 +77,10 @@ class ArtifactStore(Protocol):
         """Remove every file of the job; the bytes freed."""
         ...
 
+    async def delete(self, job_id: JobId, name: str) -> None:
+        """Remove one file of the job, wherever it is kept (gone already: nothing to do)."""
+        ...
+
     async def usage(self) -> dict[JobId, int]:
         """Bytes stored per job."""
         ...
@@ -143,6 +147,10 @@ class LocalArtifacts:
         folder = self.root / job_id
         if await asyncio.to_thread(folder.is_dir):
             await asyncio.to_thread(prune, folder)
+
+    async def delete(self, job_id: JobId, name: str) -> None:
+        """Remove one file of the job."""
+        await asyncio.to_thread((self.root / job_id / name).unlink, True)
 
     async def remove(self, job_id: JobId) -> int:
         """Remove the job's folder; the bytes freed."""

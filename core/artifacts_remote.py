@@ -124,6 +124,13 @@ class BucketArtifacts:
         await self._delete(doomed)
         await asyncio.to_thread(_prune, self._copies / job_id, names)
 
+    async def delete(self, job_id: JobId, name: str) -> None:
+        """Delete one object of the job, and its local copies."""
+        await self._delete([f"{job_id}/{name}"])
+        for folder in (self._copies / job_id, self.scratch(job_id)):
+            await asyncio.to_thread((folder / name).unlink, True)
+        self._stored.get(job_id, {}).pop(name, None)
+
     async def remove(self, job_id: JobId) -> int:
         """Delete every object of the job and its local folders; the bucket bytes freed."""
         objects = await self._objects(job_id)

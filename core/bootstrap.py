@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from core.admission import Admission
 from core.artifacts import open_artifacts
+from core.casts import Casts
 from core.config import Settings
 from core.dispatch import Dispatcher, LocalDispatcher
 from core.events import EventBus, LocalEventBus
@@ -101,10 +102,11 @@ async def open_storybot(
 
             bus = await stack.enter_async_context(PostgresEventBus(url, store))
         worker = None
+        casts = Casts(store.database, artifacts, settings.cast_days)
         if work:
             worker = Worker(
                 store, pipeline, artifacts, bus, limits,
-                default_webhook=settings.webhook_url is not None, metrics=metrics,
+                default_webhook=settings.webhook_url is not None, metrics=metrics, casts=casts,
             )  # fmt: skip
         dispatcher = await stack.enter_async_context(
             _dispatcher(url, settings, store, bus, worker, limits, resume_platforms)
@@ -123,10 +125,10 @@ async def open_storybot(
             store, dispatcher, bus, artifacts, outbox, Admission(store, limits), validate,
             capabilities(providers),
             DeliveryPolicy(limits.delivery_attempts, limits.delivery_retry_delay_s),
-            PostgresLeadership(url) if url else SoleProcess(), metrics,
+            PostgresLeadership(url) if url else SoleProcess(), metrics, casts,
         )  # fmt: skip
         if work:
-            sweeper = asyncio.create_task(housekeep(store, artifacts, limits))
+            sweeper = asyncio.create_task(housekeep(store, artifacts, limits, casts))
             stack.push_async_callback(_stop, sweeper)
         yield StoryBot(settings, store, providers, pipeline, service, dispatcher, outbox, worker)
 

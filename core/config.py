@@ -199,6 +199,8 @@ class Settings(BaseSettings):
         20.0, ge=0, le=600, validation_alias="STORYBOT_SHUTDOWN_GRACE_S"
     )
     keep_hours: float = Field(24.0, gt=0, validation_alias="STORYBOT_KEEP_HOURS")
+    # A story's cast (characters, reference picture, look, voice) is kept this long for sequels.
+    cast_days: float = Field(30.0, gt=0, le=3650, validation_alias="STORYBOT_CAST_DAYS")
     disk_budget_mb: float | None = Field(None, gt=0, validation_alias="STORYBOT_DISK_BUDGET_MB")
 
     @field_validator(

@@ -88,6 +88,14 @@ class ArtifactMissing(CoreError):
     """A job's file is no longer stored (expired, or removed after the CLI exported it)."""
 
 
+class NoEarlierStory(InvalidRequest):
+    """A sequel was asked for where the user has no kept story to continue; safe to show."""
+
+
+class CastExpired(CoreError):
+    """The story a sequel would continue is known, but its cast is no longer kept."""
+
+
 class LimitReached(InvalidRequest):
     """A per-user limit or the allow-list refused a job; the message says which and when.
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from core.artifacts import SAVE_TO_CLOUD, ArtifactStore
+from core.casts import Casts
 from core.errors import StorageUnavailable
 from core.limits import JobLimits
 from core.models import Job, JobId, JobStatus
@@ -87,12 +88,16 @@ async def _remove(store: JobStore, artifacts: ArtifactStore, job: Job) -> int:
     return await artifacts.remove(job.id)
 
 
-async def housekeep(store: JobStore, artifacts: ArtifactStore, limits: JobLimits) -> None:
+async def housekeep(
+    store: JobStore, artifacts: ArtifactStore, limits: JobLimits, casts: Casts | None = None
+) -> None:
     """Sweep now and every `limits.sweep_interval_s`, until cancelled (a bucket out of reach
-    only skips a sweep)."""
+    only skips a sweep); casts kept for sequels expire on their own clock."""
     while True:
         with contextlib.suppress(StorageUnavailable):  # logged where it happened
             await sweep(
                 store, artifacts, keep_hours=limits.keep_hours, budget_mb=limits.disk_budget_mb
             )
+            if casts is not None:
+                await casts.expire()
         await asyncio.sleep(limits.sweep_interval_s)

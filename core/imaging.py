@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import io
 
-from PIL import Image, ImageFilter, UnidentifiedImageError
+from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
 
 from core.errors import InvalidRequest, RenderError
 
 # Pictures whose aspect ratio is within this factor of the frame's are cropped to fill it;
 # anything further off is shown whole over a blurred, enlarged copy of itself.
 _CROP_TOLERANCE = 1.25
+_MIN_HERO_PX, _MAX_HERO_PX = 64, 1536  # a hero photo's smallest side; its size once stored
 
 
 def open_picture(data: bytes) -> Image.Image:
@@ -37,6 +38,30 @@ def first_frame(data: bytes, size: tuple[int, int]) -> bytes:
         return data
     out = io.BytesIO()
     fit(image, size).save(out, "JPEG", quality=92)
+    return out.getvalue()
+
+
+def hero_photo(data: bytes) -> bytes:
+    """A user's photo of a story's hero, checked and made plain: a still picture of at least
+    64×64 pixels, turned upright, at most 1536 px, re-encoded as JPEG without its metadata
+    (no place or camera data travels further). Anything else raises `InvalidRequest`."""
+    try:
+        with Image.open(io.BytesIO(data)) as probe:
+            animated = getattr(probe, "is_animated", False)
+            width, height = probe.size
+            if not animated and min(width, height) >= _MIN_HERO_PX:
+                image = ImageOps.exif_transpose(probe).convert("RGB")
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError):
+        raise InvalidRequest("that file is not a picture I can read; send a PNG or JPEG") from None
+    if animated:
+        raise InvalidRequest("that picture moves; send a still photo of your hero")
+    if min(width, height) < _MIN_HERO_PX:
+        raise InvalidRequest(
+            f"that picture is only {width}×{height} pixels; send a photo where your hero shows"
+        )
+    image.thumbnail((_MAX_HERO_PX, _MAX_HERO_PX), Image.Resampling.LANCZOS)
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=90)
     return out.getvalue()
 
 

@@ -28,7 +28,7 @@ from core.progress import ProgressEvent, Stage, StageProgressed, StageStarted
 log = logging.getLogger(__name__)
 
 # The provider roles, as `storybot_provider_calls_total{role=…}` names them.
-ROLES = ("story", "image", "tts", "video")
+ROLES = ("story", "vision", "image", "tts", "video")
 # Stages last from under a second (offline) to many minutes (clips, long narrations).
 STAGE_BUCKETS = (0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1200.0)
 

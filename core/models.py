@@ -10,6 +10,9 @@ from typing import Annotated, Literal, NewType
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from core.cast import SEQUEL_THEME as SEQUEL_THEME
+from core.cast import SequelBrief
+
 # Re-exported: the front ends import value types from this module only.
 from core.formats import VIDEO_ASPECTS as VIDEO_ASPECTS
 from core.formats import Aspect as Aspect
@@ -73,6 +76,8 @@ class StoryRequest(BaseModel):
     language: str = "en"
     captions: bool = True
     animate: bool = False
+    hero: bool = False  # a photo of the hero is stored with the job (`core.cast.HERO_PHOTO`)
+    sequel: SequelBrief | None = None  # the story this one continues
 
     @field_validator("language")
     @classmethod

@@ -20,6 +20,7 @@ from core import audio
 from core.assembly import assemble_story, cores, save_fitted
 from core.clips import VideoJob, run_operation
 from core.errors import ContentRejected, CoreError
+from core.hero_stage import CastStart, cast_start, check_designer, titled
 from core.limits import PipelineLimits
 from core.models import (
     ClipRequest,
@@ -41,7 +42,7 @@ from core.progress import (
     StageStarted,
     set_waiting_reporter,
 )
-from core.providers import Providers
+from core.providers import Illustrator, Providers
 from core.safety import check_theme
 from core.steps import JobFiles, MemorySteps, StepLog, write_atomic
 
@@ -116,6 +117,7 @@ class Pipeline:
     def validate(self, request: StoryRequest) -> None:
         """Refuse a request before any work: unfit theme, unsupported language, unknown voice."""
         check_theme(request.theme)
+        check_designer(request, self.providers.designer)
         self.providers.writer.check_language(request.language)
         self.providers.narrator.check_voice(request.voice, request.language)
 
@@ -138,9 +140,10 @@ class Pipeline:
         with _waits_reported(job_id, sink):
             self.validate(request)
             await asyncio.to_thread(workdir.mkdir, parents=True, exist_ok=True)
-            story = await self._story(run)
+            start = await cast_start(run, request, self.providers.designer)
+            story = await self._story(run, start)
             progress = _Progress(run, len(story.scenes))
-            pictures, speeches = await self._media(run, story, progress)
+            pictures, speeches = await self._media(run, story, progress, start.reference)
             clips = await self._animate(run, story, pictures, speeches, progress)
             result = await self._assemble(run, story, pictures, speeches, clips)
         return result.model_copy(update={"notes": tuple(sorted(run.notes))})
@@ -160,25 +163,27 @@ class Pipeline:
             async with self._clip_slots:
                 return await self.videos.run(job_id, request, files, sink)
 
-    async def _story(self, run: _Run) -> Story:
+    async def _story(self, run: _Run, start: CastStart) -> Story:
         await run.sink(StageStarted(run.job_id, Stage.STORY, 1, 0))
         saved = await run.reuse("story", "story.json")
         if saved is not None:
             story = Story.model_validate_json(await asyncio.to_thread(saved.read_bytes))
         else:
-            story = await self.providers.writer.write(run.request)
+            story = titled(await self.providers.writer.write(run.request, start.hero), run.request)
             await run.save("story", "story.json", story.model_dump_json(indent=2).encode())
         await run.sink(StageProgressed(run.job_id, Stage.STORY, 1, 1, _STORY_END))
         return story
 
     async def _media(
-        self, run: _Run, story: Story, progress: _Progress
+        self, run: _Run, story: Story, progress: _Progress, reference: bytes | None
     ) -> tuple[list[Path], list[Speech]]:
         count = len(story.scenes)
         pictures: list[Path | None] = [None] * count
         speeches: list[Speech | None] = [None] * count
         loop = asyncio.get_running_loop()
         drawn: list[asyncio.Future[bytes]] = [loop.create_future() for _ in range(count)]
+        providers = self.providers
+        painter = (reference and providers.cast_illustrator) or providers.illustrator
 
         async def draw(index: int, reference: bytes | None) -> bytes:
             step, stem = f"picture:{index + 1}", f"scene_{index + 1:02d}"
@@ -187,7 +192,7 @@ class Pipeline:
             if saved is not None and original is not None:
                 data = await asyncio.to_thread(original.read_bytes)
             else:
-                data = await self._picture(run, story, index, reference, drawn)
+                data = await self._picture(run, story, index, reference, drawn, painter)
                 saved = await asyncio.to_thread(
                     save_fitted, data, run.request.aspect.size, run.path(f"{stem}.png")
                 )
@@ -198,10 +203,10 @@ class Pipeline:
             return data
 
         async def draw_all() -> None:
-            # Scene 1 first: its picture is the reference that keeps characters the same.
-            first = await draw(0, None)
+            # The cast's picture keeps characters the same; without one, scene 1's does.
+            first = reference if reference is not None else await draw(0, None)
             async with asyncio.TaskGroup() as group:
-                for index in range(1, count):
+                for index in range(0 if reference is not None else 1, count):
                     group.create_task(draw(index, first))
 
         async def speak(index: int) -> None:
@@ -239,13 +244,14 @@ class Pipeline:
         index: int,
         reference: bytes | None,
         drawn: list[asyncio.Future[bytes]],
+        painter: Illustrator,
     ) -> bytes:
         """Draw one scene; a blocked picture is rephrased once, then the previous one is reused."""
         scene = story.scenes[index]
         for attempt in range(2):
             try:
                 async with self._image_slots:
-                    return await self.providers.illustrator.draw(
+                    return await painter.draw(
                         scene, style=story.style, aspect=run.request.aspect, reference=reference
                     )
             except ContentRejected:

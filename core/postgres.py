@@ -17,7 +17,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from core.database import POSTGRES, KeyedLocks, Row, Shielded
 from core.errors import ConfigurationError, StoreUnavailable
-from core.store_schema import INBOUND_UPDATES
+from core.store_schema import CASTS, INBOUND_UPDATES
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +85,7 @@ MIGRATIONS: list[tuple[str, Callable[[], str]]] = [
     ("pg001_schema", lambda: SCHEMA),
     ("pg002_procrastinate", _procrastinate_schema),
     ("pg003_inbound_updates", lambda: ";\n".join(INBOUND_UPDATES)),
+    ("pg004_casts", lambda: ";\n".join(CASTS)),
 ]
 
 

@@ -7,14 +7,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, Callable, Mapping
 from pathlib import Path
 
 from core import imaging
 from core.admission import Admission
 from core.artifacts import SAVE_TO_CLOUD, ArtifactStore, StoredCopy
+from core.cast import CAST_PICTURE, HERO_PHOTO, Cast
+from core.casts import Casts
 from core.clips import INPUT_PICTURE
 from core.dispatch import Dispatcher
+from core.errors import JobNotFound
 from core.events import EventBus
 from core.ffmpeg import first_frame, shrink_to_fit
 from core.inbox import Inbox
@@ -71,12 +74,14 @@ class JobService:
         delivery_policy: DeliveryPolicy | None = None,
         leadership: Leadership | None = None,
         metrics: Metrics | None = None,
+        casts: Casts | None = None,
     ) -> None:
         self._store, self._dispatcher, self._bus = store, dispatcher, bus
         self._artifacts, self._outbox, self._admission = artifacts, outbox, admission
         self._validate, self._policy = validate, delivery_policy or DeliveryPolicy()
         self._leadership = leadership or SoleProcess()
         self._inbox = Inbox(store.database)
+        self._casts = casts or Casts(store.database, artifacts, keep_days=30)
         self.metrics = metrics or Metrics()
         self.capabilities = capabilities
 
@@ -88,13 +93,56 @@ class JobService:
         await self._admission.check(origin, makes_clips=makes_clips)
 
     async def submit_story(
-        self, request: StoryRequest, origin: Origin, *, keep_files: bool = False
+        self,
+        request: StoryRequest,
+        origin: Origin,
+        *,
+        keep_files: bool = False,
+        hero: bytes | None = None,
     ) -> Job:
         """Check limits and the request, store the job, queue it; returns at once. (The
-        limits are checked first, then again under the user's lock as the job is stored.)"""
+        limits are checked first, then again under the user's lock as the job is stored.)
+        `hero`: a photo whose subject becomes the main character, kept for this job only."""
         await self.check_limits(origin, makes_clips=request.animate)
+        files = {}
+        if hero is not None:
+            files[HERO_PHOTO] = await asyncio.to_thread(imaging.hero_photo, hero)
+            request = request.model_copy(update={"hero": True})
         self._validate(request)
-        return await self._enqueue(JobKind.STORY, request, origin, keep_files=keep_files)
+        return await self._enqueue(
+            JobKind.STORY, request, origin, keep_files=keep_files, files=files
+        )
+
+    async def submit_sequel(
+        self,
+        request: StoryRequest,
+        origin: Origin,
+        *,
+        of: JobId | None = None,
+        keep_files: bool = False,
+    ) -> Job:
+        """A story that continues story `of` (the user's own: `JobNotFound` otherwise), else
+        the user's last story in that chat (`NoEarlierStory`): with its cast, reference
+        picture, style, aspect, voice and language (`CastExpired` once they are gone)."""
+        await self.check_limits(origin, makes_clips=request.animate)
+        cast = await self._cast_of(origin, of)
+        request = request.model_copy(update={
+            "style": cast.style, "aspect": cast.aspect, "voice": cast.voice,
+            "language": cast.language, "sequel": cast.brief(),
+        })  # fmt: skip
+        self._validate(request)
+        picture = await self._casts.picture(cast)
+        return await self._enqueue(
+            JobKind.STORY, request, origin, keep_files=keep_files, files={CAST_PICTURE: picture}
+        )
+
+    async def _cast_of(self, origin: Origin, of: JobId | None) -> Cast:
+        if of is None:
+            return await self._casts.latest(origin.platform, origin.user_id, origin.chat_id)
+        job = await self._store.get(of)
+        if (job.origin.platform, job.origin.user_id) != (origin.platform, origin.user_id):
+            raise JobNotFound(f"no job with id {of}")  # another user's story is invisible
+        return await self._casts.of_job(job)
 
     async def submit_video(
         self,
@@ -107,12 +155,13 @@ class JobService:
         """A video job: `image` (PNG or JPEG) is its first frame, stored with the job."""
         await self.check_limits(origin, makes_clips=True)
         self._validate(request)
-        frame = None
+        files = {}
         if image is not None:
             frame = await asyncio.to_thread(imaging.first_frame, image, request.aspect.drawn.size)
+            files[INPUT_PICTURE] = frame
             request = request.model_copy(update={"has_image": True})
         return await self._enqueue(
-            JobKind.VIDEO, request, origin, keep_files=keep_files, picture=frame
+            JobKind.VIDEO, request, origin, keep_files=keep_files, files=files
         )
 
     async def _enqueue(
@@ -122,7 +171,7 @@ class JobService:
         origin: Origin,
         *,
         keep_files: bool,
-        picture: bytes | None = None,
+        files: Mapping[str, bytes],
     ) -> Job:
         job = Job(JobId(uuid.uuid4().hex[:10]), kind, origin, request, keep_files=keep_files)
         # Counted and stored under the user's lock: concurrent submits (from any front end)
@@ -130,8 +179,8 @@ class JobService:
         async with self._store.user_lock(origin.platform, origin.user_id):
             clips = isinstance(request, VideoRequest) or request.animate
             await self.check_limits(origin, makes_clips=clips)
-            if picture is not None:
-                await self._artifacts.write(job.id, INPUT_PICTURE, picture)
+            for name, data in files.items():  # the user's picture, a sequel's cast picture
+                await self._artifacts.write(job.id, name, data)
             await self._store.create(job)
         self.metrics.job_submitted(job)
         await self._dispatcher.dispatch(job.id)

@@ -38,6 +38,13 @@ INBOUND_UPDATES = (
     " received_at TEXT NOT NULL, PRIMARY KEY (platform, update_id))",
     "CREATE INDEX inbound_updates_by_time ON inbound_updates (received_at)",
 )
+# The casts kept for sequels (`core.casts`); PostgreSQL's pg004 runs these too.
+CASTS = (
+    "CREATE TABLE casts (job_id TEXT PRIMARY KEY, platform TEXT NOT NULL,"
+    " user_id TEXT NOT NULL, chat_id TEXT NOT NULL DEFAULT '', created_at TEXT NOT NULL,"
+    " cast_json TEXT NOT NULL)",
+    "CREATE INDEX casts_by_chat ON casts (platform, user_id, chat_id, created_at)",
+)
 MIGRATIONS: list[tuple[str, Migration]] = []
 
 
@@ -138,6 +145,13 @@ async def m004_inbound_updates(db: aiosqlite.Connection) -> None:
     """Updates a platform pushed to us (Telegram's webhook), by id: one that arrives again
     (the platform retries when it got no answer in time) starts nothing new."""
     for statement in INBOUND_UPDATES:
+        await db.execute(statement)
+
+
+@migration
+async def m005_casts(db: aiosqlite.Connection) -> None:
+    """The casts of finished stories, kept for their sequels."""
+    for statement in CASTS:
         await db.execute(statement)
 
 

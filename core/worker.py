@@ -10,6 +10,8 @@ import logging
 from dataclasses import dataclass, field
 
 from core.artifacts import ArtifactStore
+from core.cast import HERO_PHOTO
+from core.casts import Casts
 from core.errors import (
     CoreError,
     ProviderUnavailable,
@@ -28,6 +30,7 @@ from core.models import (
     JobOutcome,
     JobResult,
     JobStatus,
+    StoryVideo,
     VideoRequest,
 )
 from core.pipeline import Pipeline
@@ -97,10 +100,12 @@ class Worker:
         *,
         default_webhook: bool = False,
         metrics: Metrics | None = None,
+        casts: Casts | None = None,
     ) -> None:
         self.store, self.pipeline, self.artifacts, self.bus = store, pipeline, artifacts, bus
         self.limits, self.default_webhook = limits, default_webhook
         self.metrics = metrics or Metrics()
+        self.casts = casts
         self._wakeups: dict[JobId, asyncio.Event] = {}
 
     def wake(self, job_id: JobId) -> None:
@@ -261,9 +266,20 @@ class Worker:
             return
         run.clock.completed()
         self.metrics.job_ended(job, JobStatus.COMPLETED)
+        await self._keep_cast(job, result)
+        await self.artifacts.delete(job.id, HERO_PHOTO)  # the user's photo never outlives it
         if not job.keep_files:
             await self.artifacts.keep_only(job.id, (*result.files, *_KEEP_WITH_OUTPUTS))
         await self.bus.publish(JobSucceeded(job.id, result))
+
+    async def _keep_cast(self, job: Job, result: JobResult) -> None:
+        """A story's cast, kept for its sequels (a failure only costs the sequel)."""
+        if self.casts is None or not isinstance(result, StoryVideo):
+            return
+        try:
+            await self.casts.keep(job, result, self.artifacts.scratch(job.id))
+        except (CoreError, OSError) as exc:
+            log.warning("job %s: its cast could not be kept for sequels: %s", job.id, exc)
 
     async def _failed(self, job: Job, reason: str) -> None:
         waiting = consumers_of(job, JobStatus.FAILED, default_webhook=self.default_webhook)

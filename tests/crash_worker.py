@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 
 from core.bootstrap import open_storybot
+from core.cast import Hero
 from core.config import Settings
 from core.limits import JobLimits, PipelineLimits
 from core.models import (
@@ -54,10 +55,10 @@ def slow_providers(calls: Log, delay: float) -> Providers:
     """Fakes that take `delay` seconds per call and log each call's start and end."""
 
     class Writer(FakeStoryWriter):
-        async def write(self, request: StoryRequest) -> Story:
+        async def write(self, request: StoryRequest, hero: Hero | None = None) -> Story:
             calls.write(f"story start {request.theme}")
             await asyncio.sleep(delay)
-            story = await super().write(request)
+            story = await super().write(request, hero)
             calls.write(f"story end {request.theme}")
             return story
 

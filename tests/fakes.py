@@ -10,6 +10,7 @@ from collections.abc import Collection
 
 from PIL import Image
 
+from core.cast import Hero
 from core.errors import ContentRejected, ProviderUnavailable
 from core.models import Aspect, ClipRequest, Scene, Speech, Story, StoryRequest, Style, Voice
 from core.progress import ClipPhase, ProgressEvent
@@ -35,7 +36,7 @@ class FakeStoryWriter:
     def check_language(self, language: str) -> None:
         """Every language is fine."""
 
-    async def write(self, request: StoryRequest) -> Story:
+    async def write(self, request: StoryRequest, hero: Hero | None = None) -> Story:
         """A story whose scene i narrates `Scene number i.`"""
         self.requests.append(request)
         scenes = [
@@ -155,6 +156,27 @@ class FakeAnimator:
         return await self._offline.wait(operation, request, status)
 
 
+class FakeHeroDesigner:
+    """Names every photo's hero Pip; its character sheet is a plain PNG. Records the photos."""
+
+    name = "fake"
+
+    def __init__(self) -> None:
+        self.photos: list[bytes] = []
+
+    async def describe(self, photo: bytes, *, theme: str, language: str) -> Hero:
+        """Pip, the toy in the photo."""
+        self.photos.append(photo)
+        return Hero(name="Pip", kind="a toy rabbit", looks="pale blue wool, a red nose")
+
+    async def character_sheet(self, photo: bytes, hero: Hero, *, style: Style) -> bytes:
+        """A grey square, drawn for the photo."""
+        self.photos.append(photo)
+        out = io.BytesIO()
+        Image.new("RGB", (64, 64), (128, 128, 128)).save(out, "PNG")
+        return out.getvalue()
+
+
 class RecordingSink:
     """Collects every event in order."""
 
@@ -175,7 +197,7 @@ def fake_providers(
     """A Providers bundle of fakes (any of which can be replaced); no animator unless given."""
     return Providers(
         writer or FakeStoryWriter(), illustrator or FakeIllustrator(), narrator or FakeNarrator(),
-        animator, label="fake",
+        animator, FakeHeroDesigner(), label="fake",
     )  # fmt: skip
 
 

@@ -40,7 +40,7 @@ from tests.gemini_media import (
     speech_pcm,
 )
 from tests.gemini_requests import RecordedRequest, get_key
-from tests.gemini_story import story_json
+from tests.gemini_story import hero_json, story_json
 
 Parts = tuple[list[dict[str, Any]], int, str]  # parts, output tokens, output modality
 
@@ -179,4 +179,7 @@ class AnswersMixin(LoopbackServer):
         return parts
 
     def _story_json(self, record: RecordedRequest) -> Any:
+        properties = (record.schema or {}).get("properties") or {}
+        if "looks" in properties:  # a photo to describe (the hero of a story)
+            return hero_json(record.inline_images)
         return story_json(record.text, record.system_text, record.schema, record.is_rephrase)

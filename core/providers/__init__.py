@@ -6,11 +6,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
+from core.cast import Hero
 from core.config import ImageBackend, NarratorChoice, ProviderChoice, Settings
 from core.models import Aspect, ClipRequest, Scene, Speech, Story, StoryRequest, Style, Voice
 from core.progress import ClipPhase
 from core.providers.offline import (
     OfflineAnimator,
+    OfflineHeroDesigner,
     OfflineIllustrator,
     OfflineNarrator,
     OfflineStoryWriter,
@@ -34,12 +36,29 @@ class StoryWriter(Protocol):
         """Raise `UnsupportedLanguage` before any work if the language cannot be written."""
         ...
 
-    async def write(self, request: StoryRequest) -> Story:
-        """Write and validate the story."""
+    async def write(self, request: StoryRequest, hero: Hero | None = None) -> Story:
+        """Write and validate the story (`hero`: the main character, from the user's photo;
+        `request.sequel`: the story it continues)."""
         ...
 
     async def soften(self, scene: Scene) -> Scene:
         """Rephrase a scene whose picture a safety filter refused."""
+        ...
+
+
+class HeroDesigner(Protocol):
+    """Turns a user's photo of a pet, a toy or a drawing into the story's hero."""
+
+    name: str
+
+    async def describe(self, photo: bytes, *, theme: str, language: str) -> Hero:
+        """What the photo's subject is and looks like, named (by the theme, if it names it).
+        `InvalidRequest` when it shows no clear subject; `ContentRejected` when refused."""
+        ...
+
+    async def character_sheet(self, photo: bytes, hero: Hero, *, style: Style) -> bytes:
+        """The hero alone, full figure, on a plain background, in the story's style: the
+        reference picture of every scene."""
         ...
 
 
@@ -111,6 +130,9 @@ class Providers:
     illustrator: Illustrator
     narrator: Narrator
     animator: Animator | None = None
+    designer: HeroDesigner | None = None  # None: this back end takes no hero photo
+    # Draws the scenes that must match a cast picture, when `illustrator` cannot (Imagen).
+    cast_illustrator: Illustrator | None = None
     label: str = "offline"
     close: Callable[[], Awaitable[None]] | None = None
     # What each step uses, for job metadata; the Gemini back end keeps it current as models
@@ -144,6 +166,7 @@ def build_providers(settings: Settings, *, credentials: Credentials | None = Non
                 OfflineIllustrator(),
                 OfflineNarrator(),
                 OfflineAnimator(),
+                OfflineHeroDesigner(),
                 models=models,
             )
         case ProviderChoice.GEMINI:
@@ -153,6 +176,7 @@ def build_providers(settings: Settings, *, credentials: Credentials | None = Non
 def _google(settings: Settings, credentials: Credentials | None) -> Providers:
     # Imported here: the SDK is slow to import and the offline back end does not need it.
     from core.providers.gemini import GeminiIllustrator, GeminiStoryWriter
+    from core.providers.gemini_hero import GeminiHeroDesigner
     from core.providers.gemini_tts import GeminiNarrator
     from core.providers.google_backend import GeminiBackend, check_model_settings
     from core.providers.imagen import ImagenIllustrator
@@ -184,6 +208,10 @@ def _google(settings: Settings, credentials: Credentials | None) -> Providers:
         illustrator,
         narrator,
         animator,
+        GeminiHeroDesigner(backend),
+        # Imagen takes no reference picture: scenes that must match a cast picture (a hero's
+        # character sheet, a sequel's) are drawn by the Gemini image model.
+        cast_illustrator=gemini_pictures,
         label="vertex" if settings.use_vertexai else "gemini",
         close=backend.aclose,
         models=backend.models.in_use,

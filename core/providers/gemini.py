@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from google.genai import types
 from pydantic import BaseModel, ValidationError
 
+from core.cast import Hero
 from core.errors import ContentRejected, InvalidStory, ProviderUnavailable
 from core.models import LANGUAGE_NAMES, Aspect, Scene, Story, StoryRequest, Style
 from core.providers.catalog import Role
@@ -60,10 +61,20 @@ For each scene:
 - image_prompt: a full description of the scene, the characters in it and the background in \
 about 20 words. Progressively shift the scene as the story advances. No violence.
 - narration: one sentence of narration for the scene.
-- character_description: no people ever, only animals and objects. Describe every character \
+- character_description: {people}. Describe every character \
 (consistent names, features, colours, clothing) with one art style for a children's animation, \
 in about 30 words. Repeat exactly the same character_description in every scene.
-Art style for every picture: {style}."""
+Art style for every picture: {style}.{cast}"""
+
+_HERO_LINES = """
+The main character is {name}, {kind}, from a photo the family sent. Use the name {name} in the \
+title and the narration, and describe {name} exactly like this in every character_description: \
+{looks}"""
+
+_SEQUEL_LINES = """
+This story is part {part} and continues "{title}". What happened before: {summary}
+Keep the same characters, with the same names and looks: {characters}
+Carry on from where it ended; do not tell the first story again."""
 
 _FIX_PROMPT = (
     "That answer could not be used: {error}. Answer again as JSON matching the schema, "
@@ -89,7 +100,7 @@ class GeminiStoryWriter:
     def check_language(self, language: str) -> None:
         """Gemini writes in any language."""
 
-    async def write(self, request: StoryRequest) -> Story:
+    async def write(self, request: StoryRequest, hero: Hero | None = None) -> Story:
         """Ask for N scenes; a malformed or short answer is retried once with the error."""
         language = LANGUAGE_NAMES.get(request.base_language, f"the language '{request.language}'")
         prompt = _STORY_PROMPT.format(
@@ -97,6 +108,12 @@ class GeminiStoryWriter:
             count=request.scenes,
             language=language,
             style=request.style.prompt,
+            people=(
+                f"apart from {hero.name}, no people, only animals and objects"
+                if hero is not None
+                else "no people ever, only animals and objects"
+            ),
+            cast=_cast_lines(request, hero),
         )
         contents: list[types.Content] = [_user(prompt)]
         # No sampling parameters: current Gemini models deprecate them (changelog 2026-07-21).
@@ -156,6 +173,19 @@ def _to_story(text: str, request: StoryRequest) -> Story:
         raise ValueError(_first_error(exc)) from None
 
 
+def _cast_lines(request: StoryRequest, hero: Hero | None) -> str:
+    """What the writer is told of the hero from the photo and of the story a sequel continues."""
+    lines = ""
+    if hero is not None:
+        lines += _HERO_LINES.format(name=hero.name, kind=hero.kind, looks=hero.looks)
+    if (sequel := request.sequel) is not None:
+        lines += _SEQUEL_LINES.format(
+            part=sequel.part, title=sequel.title, summary=sequel.summary,
+            characters=sequel.characters,
+        )  # fmt: skip
+    return lines
+
+
 def _first_error(exc: ValidationError) -> str:
     first = exc.errors()[0]
     where = ".".join(str(p) for p in first["loc"]) or "the answer"
@@ -199,16 +229,17 @@ class GeminiIllustrator:
         response = await self.backend.generate(
             Role.IMAGE, [types.Content(role="user", parts=parts)], config
         )
-        for part in response_parts(response, "picture"):
-            blob = part.inline_data
-            if (
-                blob
-                and blob.data
-                and (blob.mime_type or "").startswith("image/")
-                and not part.thought
-            ):
-                return blob.data
-        raise ContentRejected("Gemini returned no picture for this scene")
+        return first_picture(response, "picture", "Gemini returned no picture for this scene")
+
+
+def first_picture(response: types.GenerateContentResponse, what: str, missing: str) -> bytes:
+    """The first picture of an image model's answer; `ContentRejected` (saying `missing`) when
+    there is none."""
+    for part in response_parts(response, what):
+        blob = part.inline_data
+        if blob and blob.data and (blob.mime_type or "").startswith("image/") and not part.thought:
+            return blob.data
+    raise ContentRejected(missing)
 
 
 def image_mime(data: bytes) -> str:

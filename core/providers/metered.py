@@ -5,20 +5,35 @@ from __future__ import annotations
 
 import dataclasses
 
+from core.cast import Hero
 from core.metrics import Metrics
 from core.models import Aspect, ClipRequest, Scene, Speech, Story, StoryRequest, Style, Voice
-from core.providers import Animator, ClipStatus, Illustrator, Narrator, Providers, StoryWriter
+from core.providers import (
+    Animator,
+    ClipStatus,
+    HeroDesigner,
+    Illustrator,
+    Narrator,
+    Providers,
+    StoryWriter,
+)
 
 
 def metered(providers: Providers, metrics: Metrics) -> Providers:
     """The same providers, each call counted under its role (story, image, tts, video)."""
-    animator = providers.animator
+    animator, designer, painter = (
+        providers.animator,
+        providers.designer,
+        providers.cast_illustrator,
+    )
     return dataclasses.replace(
         providers,
         writer=MeteredWriter(providers.writer, metrics),
         illustrator=MeteredIllustrator(providers.illustrator, metrics),
         narrator=MeteredNarrator(providers.narrator, metrics),
         animator=MeteredAnimator(animator, metrics) if animator is not None else None,
+        designer=MeteredDesigner(designer, metrics) if designer is not None else None,
+        cast_illustrator=MeteredIllustrator(painter, metrics) if painter is not None else None,
     )
 
 
@@ -37,15 +52,32 @@ class MeteredWriter:
         """The inner writer's check (not a call to the back end)."""
         self.inner.check_language(language)
 
-    async def write(self, request: StoryRequest) -> Story:
+    async def write(self, request: StoryRequest, hero: Hero | None = None) -> Story:
         """The inner writer's story."""
         with self._metrics.provider_call("story"):
-            return await self.inner.write(request)
+            return await self.inner.write(request, hero)
 
     async def soften(self, scene: Scene) -> Scene:
         """The inner writer's softened scene."""
         with self._metrics.provider_call("story"):
             return await self.inner.soften(scene)
+
+
+class MeteredDesigner:
+    """A hero designer whose calls are counted (roles `vision` and `image`)."""
+
+    def __init__(self, inner: HeroDesigner, metrics: Metrics) -> None:
+        self.inner, self.name, self._metrics = inner, inner.name, metrics
+
+    async def describe(self, photo: bytes, *, theme: str, language: str) -> Hero:
+        """The inner designer's hero."""
+        with self._metrics.provider_call("vision"):
+            return await self.inner.describe(photo, theme=theme, language=language)
+
+    async def character_sheet(self, photo: bytes, hero: Hero, *, style: Style) -> bytes:
+        """The inner designer's character sheet."""
+        with self._metrics.provider_call("image"):
+            return await self.inner.character_sheet(photo, hero, style=style)
 
 
 class MeteredIllustrator:

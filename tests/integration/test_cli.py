@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from bot.cli import main
+from tests.pictures import hero_photo
 
 if TYPE_CHECKING:
     from tests.conftest import OpenStoryBot, WaitUntil
@@ -31,7 +33,8 @@ def test_story_makes_a_video_with_the_offline_default(tmp_path: Path) -> None:
     assert "a-cat-and-a-dog.mp4" in done.stdout
     assert " s, 1280×720" in done.stdout
     assert "offline" in done.stderr
-    assert not any((tmp_path / "data" / "jobs").iterdir())  # work files removed
+    left = [p.name for p in (tmp_path / "data" / "jobs").iterdir()]
+    assert [name for name in left if not name.startswith("cast-")] == []  # work files removed
 
 
 @pytest.mark.parametrize(
@@ -151,3 +154,30 @@ def test_music_bed_and_no_captions(tmp_path: Path) -> None:
     missing = run_cli("story", "a cat", "--music", "nope.wav", cwd=tmp_path)
     assert missing.returncode == 1
     assert "cannot read the music file" in missing.stderr
+
+
+@pytest.mark.slow
+def test_a_hero_from_a_photo_and_its_sequel_from_the_command_line(tmp_path: Path) -> None:
+    """`--hero FILE` makes the photo's subject the hero (offline: a sticker cut from it); the
+    job id printed at the end continues it with `--sequel-of`, titled "… — Part 2"; the photo
+    itself is gone once the job ends."""
+    photo = hero_photo()
+    (tmp_path / "toy.jpg").write_bytes(photo)
+    first = run_cli(
+        "story", "a day at the beach with Biscuit", "--hero", "toy.jpg", "--scenes", "1",
+        "--out", "first.mp4", cwd=tmp_path,
+    )  # fmt: skip
+    assert first.returncode == 0, first.stderr
+    job_id = re.search(r"--sequel-of (\w+)", first.stderr)
+    assert job_id is not None, first.stderr
+    assert "Biscuit" in first.stdout
+    second = run_cli(
+        "story", "--sequel-of", job_id.group(1), "--scenes", "1", "--out", "second.mp4",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert second.returncode == 0, second.stderr
+    assert "— Part 2" in second.stdout
+    assert list((tmp_path / "data").rglob("hero.photo")) == []  # only the sticker is kept
+    unknown = run_cli("story", "--sequel-of", "nosuchjob", cwd=tmp_path)
+    assert unknown.returncode != 0
+    assert len([line for line in unknown.stderr.splitlines() if line.strip()]) <= 2

@@ -159,8 +159,8 @@ async def test_invalid_fields_get_422_with_one_message_per_field(
             "duration_seconds": 99, "save_to_cloud": "yes",
         })  # fmt: skip
         story = await post("/api/stories/generate", headers=A, json={
-            "scenes": 0, "language": "not a language", "style": "oil", "webhook_url": "ftp://x",
-            "animate": "yes",
+            "theme": "   ", "scenes": 0, "language": "not a language", "style": "oil",
+            "webhook_url": "ftp://x", "animate": "yes",
         })  # fmt: skip
         image = await post("/api/videos/generate", headers=A, json={
             "prompt": "a kitten", "input_image_base64": "not base64!",

@@ -277,7 +277,7 @@ async def test_permanent_failure_fails_at_once(storybot: OpenStoryBot, clean_env
     """A bad key (or a safety block) is not retried: the job fails with its reason."""
 
     class BadKeyWriter(FakeStoryWriter):
-        async def write(self, request: StoryRequest):  # type: ignore[no-untyped-def]
+        async def write(self, request: StoryRequest, hero=None):  # type: ignore[no-untyped-def]
             self.requests.append(request)
             raise ConfigurationError("the Gemini API key was rejected; check GEMINI_API_KEY")
 

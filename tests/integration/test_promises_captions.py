@@ -38,7 +38,7 @@ class FakeScriptWriter(FakeStoryWriter):
         super().__init__()
         self.narrations = narrations
 
-    async def write(self, request: StoryRequest) -> Story:
+    async def write(self, request: StoryRequest, hero: object = None) -> Story:
         story = await super().write(request)
         scenes = [
             scene.model_copy(update={"narration": line})

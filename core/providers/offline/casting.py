@@ -17,6 +17,9 @@ from core.providers.offline.vocabulary import (
 )
 
 MAX_CHARACTERS = 4
+# Opens the introduction of the hero a user's photo became (written by the offline writer), so
+# the illustrator knows whom to draw as the photo's sticker.
+HERO_MARK = "the hero from the photo"
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +31,7 @@ class Character:
     label: str
     colour: str
     accessory: tuple[str, str] | None = None  # e.g. ("scarf", "red"); see ACCESSORIES
+    hero: bool = False  # introduced with HERO_MARK: drawn as the photo's sticker when given
 
 
 _COLOUR_WORDS: dict[str, str] = {key: key for key in COLOURS} | {
@@ -48,6 +52,10 @@ _COLOUR_WORDS: dict[str, str] = {key: key for key in COLOURS} | {
     }.items()
     for w in words.split()
 }
+# Colours a photo's hero may be described with that the palette draws as a neighbour.
+_COLOUR_WORDS |= {"teal": "blue", "cyan": "blue", "aqua": "blue", "magenta": "pink",
+                  "fuchsia": "pink", "olive": "green", "khaki": "green",
+                  "beige": "white"}  # fmt: skip
 ACCESSORIES: dict[str, str] = {
     "scarf": "scarf",
     "bow": "bow",
@@ -98,11 +106,18 @@ def _accessory(words: Sequence[str]) -> tuple[str, str] | None:
 
 
 def _make(
-    name: str, species: str, label: str, colour: str | None, after: Sequence[str] = ()
+    name: str,
+    species: str,
+    label: str,
+    colour: str | None,
+    after: Sequence[str] = (),
+    *,
+    hero: bool = False,
 ) -> Character:
     """A character; `after` are the words that follow its noun, where accessories are said."""
     default = SPECIES[species].colour if species in SPECIES else "purple"
-    return Character(name.strip(" ,;-\t\n"), species, label, colour or default, _accessory(after))
+    name = name.strip(" ,;-\t\n")
+    return Character(name, species, label, colour or default, _accessory(after), hero)
 
 
 def _clause(words: Sequence[str], at: int) -> Sequence[str]:
@@ -111,19 +126,27 @@ def _clause(words: Sequence[str], at: int) -> Sequence[str]:
     return words[at + 1 : end]
 
 
-def _parse_intros(description: str) -> list[Character]:
-    """The offline writer's `<Name> the <word>: <sentence>.` introductions."""
+def introductions(description: str) -> list[tuple[Character, str]]:
+    """The offline writer's `<Name> the <word>: <sentence>.` introductions: each character
+    with the words that introduce it, as written."""
     matches = list(_INTRO.finditer(description))
     found = []
     for i, m in enumerate(matches):
         end = matches[i + 1].start() if i + 1 < len(matches) else len(description)
-        sentence = words_of(description[m.end() : end].split(".", 1)[0])
+        text = description[m.end() : end].split(".", 1)[0]
+        sentence = words_of(text)
         kind = words_of(m["kind"])
         known = next((s for w in kind if (s := species_for_word(w))), None)
         species, label = (known.id, known.english) if known else (GENERIC_SPECIES, kind[-1])
         colour = _colour_in(kind) or _colour_in(sentence)
-        found.append(_make(m["name"], species, label, colour, sentence))
+        hero = text.strip().lower().startswith(HERO_MARK)
+        character = _make(m["name"], species, label, colour, sentence, hero=hero)
+        found.append((character, f"{description[m.start() : m.end()].strip()}{text}."))
     return found
+
+
+def _parse_intros(description: str) -> list[Character]:
+    return [character for character, _ in introductions(description)]
 
 
 def _parse_free(description: str) -> list[Character]:

@@ -15,7 +15,11 @@ from core.providers.offline.canvas import Canvas
 from core.providers.offline.casting import Character, digest
 from core.providers.offline.drawing import RGB, WHITE, Ink, Pen
 from core.providers.offline.looks import Look
+from core.providers.offline.sticker import sticker_layer
 from core.providers.offline.vocabulary import COLOURS, GENERIC_SPECIES
+
+Layer = tuple[Image.Image, tuple[float, float]]  # a character's picture, and its foot on it
+HERO_SCALE = 1.15  # a hero drawn as a sticker stands a little taller: it is the star
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,36 +106,68 @@ def _shading(size: tuple[int, int]) -> Image.Image:
     return Image.fromarray(np.clip((dist - 0.3) * 120, 0, 100).astype(np.uint8))
 
 
+def _shaded(image: Image.Image) -> Image.Image:
+    """A character layer darkened away from the light, for the styles with volume."""
+    alpha = image.getchannel("A")
+    dark = Image.new("RGBA", image.size, (50, 25, 60, 255))
+    dark.putalpha(ImageChops.multiply(_shading(image.size), alpha))
+    return Image.alpha_composite(image, dark)
+
+
 def _character_layer(ch: Character, spot: Spot, art: StyleArt, water: bool) -> Pen:
     eyes = (2, 2, 1, 3, 2)[digest(ch.label)[0] % 5] if ch.species == GENERIC_SPECIES else 2
     wear = (ch.accessory[0], COLOURS[ch.accessory[1]]) if ch.accessory else None
     look = Look(COLOURS[ch.colour], water, eyes, wear)
     pen = cr.render(ch.species, spot.height, look, art.ink)
     if art.shaded:
-        alpha = pen.image.getchannel("A")
-        dark = Image.new("RGBA", pen.image.size, (50, 25, 60, 255))
-        dark.putalpha(ImageChops.multiply(_shading(pen.image.size), alpha))
-        pen.image = Image.alpha_composite(pen.image, dark)
+        pen.image = _shaded(pen.image)
     return pen
 
 
+def _posed(ch: Character, spot: Spot, art: StyleArt, water: bool) -> Layer:
+    """A drawn creature at its spot: turned the way it faces, cropped and tilted."""
+    pen = _character_layer(ch, spot, art, water)
+    layer, (fx, fy) = pen.image, pen.foot
+    if spot.mirrored:
+        layer, fx = layer.transpose(Image.Transpose.FLIP_LEFT_RIGHT), layer.width - fx
+    box = layer.getbbox()  # rotate only what is drawn, with a margin for the turn
+    if box is not None:
+        pad = int(0.08 * spot.height)
+        box = (max(0, box[0] - pad), max(0, box[1] - pad), box[2] + pad, box[3] + pad)
+        layer, fx, fy = layer.crop(box), fx - box[0], fy - box[1]
+    return layer.rotate(spot.tilt, Image.Resampling.BILINEAR, center=(fx, fy)), (fx, fy)
+
+
+def _stuck(sticker: Image.Image, spot: Spot, art: StyleArt) -> Layer:
+    """The hero's sticker at its spot: never mirrored (a drawing or a toy's print would read
+    backwards), shaded like the creatures in shaded styles, and tilted."""
+    layer, (fx, fy) = sticker_layer(sticker, spot.height, int(0.08 * spot.height))
+    if art.shaded:
+        layer = _shaded(layer)
+    return layer.rotate(spot.tilt, Image.Resampling.BILINEAR, center=(fx, fy)), (fx, fy)
+
+
 def draw_cast(
-    c: Canvas, cast: Sequence[Character], art: StyleArt, water: bool, light: RGB
+    c: Canvas,
+    cast: Sequence[Character],
+    art: StyleArt,
+    water: bool,
+    light: RGB,
+    hero: tuple[int, Image.Image] | None = None,
 ) -> list[tuple[Character, Spot]]:
-    """Draw the cast on the land layer, lit by `light`; returns who stands where."""
+    """Draw the cast on the land layer, lit by `light`; returns who stands where.
+
+    `hero` is the index in `cast` of the character drawn as a sticker, and the sticker.
+    """
     scales = [cr.SCALE.get(ch.species, 1.0) for ch in cast]
-    placed = [(cast[i], spot) for i, spot in layout((c.w, c.h), c.rng, scales)]
-    for ch, spot in placed:
-        pen = _character_layer(ch, spot, art, water)
-        layer, (fx, fy) = pen.image, pen.foot
-        if spot.mirrored:
-            layer, fx = layer.transpose(Image.Transpose.FLIP_LEFT_RIGHT), layer.width - fx
-        box = layer.getbbox()  # rotate only what is drawn, with a margin for the turn
-        if box is not None:
-            pad = int(0.08 * spot.height)
-            box = (max(0, box[0] - pad), max(0, box[1] - pad), box[2] + pad, box[3] + pad)
-            layer, fx, fy = layer.crop(box), fx - box[0], fy - box[1]
-        layer = layer.rotate(spot.tilt, Image.Resampling.BILINEAR, center=(fx, fy))
+    if hero is not None:
+        scales[hero[0]] = HERO_SCALE
+    placed = [(i, spot) for i, spot in layout((c.w, c.h), c.rng, scales)]
+    for i, spot in placed:
+        if hero is not None and i == hero[0]:
+            layer, (fx, fy) = _stuck(hero[1], spot, art)
+        else:
+            layer, (fx, fy) = _posed(cast[i], spot, art, water)
         if light != WHITE:
             layer = ImageChops.multiply(layer, Image.new("RGBA", layer.size, (*light, 255)))
         sw, sh = spot.height * 0.45, spot.height * 0.05
@@ -144,7 +180,7 @@ def draw_cast(
             black.putalpha(layer.getchannel("A").point(lambda v: v * 2 // 5))
             _paste(c.land, black, x + int(0.02 * c.s), y + int(0.015 * c.s))
         _paste(c.land, layer, x, y)
-    return placed
+    return [(cast[i], spot) for i, spot in placed]
 
 
 def draw_labels(image: Image.Image, placed: Sequence[tuple[Character, Spot]]) -> None:

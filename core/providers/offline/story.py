@@ -6,8 +6,10 @@ import hashlib
 import random
 from dataclasses import dataclass
 
+from core.cast import Hero
 from core.errors import UnsupportedLanguage
 from core.models import Scene, Story, StoryRequest
+from core.providers.offline.story_cast import Member, carried, starring
 from core.providers.offline.vocabulary import (
     COLOURS,
     GENERIC_SPECIES,
@@ -262,22 +264,25 @@ class OfflineStoryWriter:
                 "(set GEMINI_API_KEY for other languages)"
             )
 
-    async def write(self, request: StoryRequest) -> Story:
-        """Write the story; no I/O, so it runs inline."""
+    async def write(self, request: StoryRequest, hero: Hero | None = None) -> Story:
+        """Write the story; no I/O, so it runs inline.
+
+        `hero` (from the user's photo) is its first character, the theme's creatures its
+        friends; a sequel (`request.sequel`) brings back the characters it introduced.
+        """
         self.check_language(request.language)
         lang = request.base_language
         li = LANGUAGES.index(lang)
         rng = _rng("plot", request.theme.lower(), request.scenes)
-        cast = find_characters(request.theme)
-        accessories = rng.sample(_ACCESSORIES, len(cast))
+        cast = self._cast(request, hero, rng)
         description = (
-            " ".join(c.describe(acc) for c, acc in zip(cast, accessories, strict=True))
+            " ".join(m.sentence for m in cast)
             + f" Art style: {request.style.value}, the same for every character."
         )
         journey = self._journey(request.theme, request.scenes, rng)
         middles = rng.sample(_MIDDLE, len(_MIDDLE))
-        names = [c.name for c in cast]
-        cast_prompt = _join([f"{c.name} the {c.label}" for c in cast], "en")
+        names = [m.name for m in cast]
+        cast_prompt = _join([f"{m.name} the {m.label}" for m in cast], "en")
         scenes: list[Scene] = []
         for i, place in enumerate(journey):
             if request.scenes == 1:
@@ -290,6 +295,8 @@ class OfflineStoryWriter:
                 beat = middles[(i - 1) % len(middles)]
             where = _WHERE[place.id][li]
             a, b = rng.sample(names, 2)
+            if hero is not None and names[0] not in (a, b):
+                a = names[0]  # the hero of the photo takes part in every scene
             line = beat.lines[li].format(
                 all=_join(names, lang),
                 a=a,
@@ -310,6 +317,22 @@ class OfflineStoryWriter:
             language=request.language,
             scenes=scenes,
         )
+
+    @staticmethod
+    def _cast(request: StoryRequest, hero: Hero | None, rng: random.Random) -> list[Member]:
+        """The theme's characters, each with an accessory; a sequel's returning ones instead;
+        the hero of the photo first."""
+        found = find_characters(request.theme)
+        accessories = rng.sample(_ACCESSORIES, len(found))
+        cast = [
+            Member(c.name, c.label, c.describe(acc), c.species if c.species in SPECIES else None)
+            for c, acc in zip(found, accessories, strict=True)
+        ]
+        if request.sequel is not None:
+            cast = carried(request.sequel, cast, MAX_CHARACTERS)
+        if hero is not None:
+            cast = starring(hero, cast, MAX_CHARACTERS)
+        return cast
 
     async def soften(self, scene: Scene) -> Scene:
         """Offline pictures are never blocked; a plainer prompt is still offered."""
