@@ -48,3 +48,20 @@ def copies_of(photo: bytes, folder: Path, *, distance: int = 5) -> list[Path]:
         for path, digest in hashes.items()
         if digest is not None and bin(digest ^ wanted).count("1") <= distance
     ]
+
+
+def same_picture(a: bytes, b: bytes, *, distance: int = 5) -> bool:
+    """`a` and `b` look alike (average hashes at most `distance` bits apart): a copy."""
+    first, second = average_hash(a), average_hash(b)
+    return first is not None and second is not None and bin(first ^ second).count("1") <= distance
+
+
+def plain_picture(kind: str, size: tuple[int, int] = (96, 96)) -> bytes:
+    """A GIF of two frames (an animation), or a one-colour still picture of `kind` (PNG…)."""
+    frames = [Image.new("RGB", size, colour) for colour in ((250, 0, 0), (0, 0, 250))]
+    out = io.BytesIO()
+    if kind == "GIF":
+        frames[0].save(out, "GIF", save_all=True, append_images=frames[1:], duration=100)
+    else:
+        frames[0].save(out, kind)
+    return out.getvalue()

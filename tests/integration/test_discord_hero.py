@@ -7,7 +7,6 @@ or is logged; /sequel goes on with the same cast, look and voice, after a restar
 from __future__ import annotations
 
 import base64
-import io
 import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
@@ -15,15 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PIL import Image
 
 from core.models import Style
 from tests.discord_bot import discord_settings, keep_endpoints, start_adapter
 from tests.discord_server import Call, FakeDiscord, Interaction
-from tests.gemini_requests import RecordedRequest
 from tests.gemini_server import CHARACTERS, FakeGemini
 from tests.gemini_story import HERO
-from tests.pictures import average_hash, copies_of, hero_photo
+from tests.hero_calls import scene_calls, sheet_calls, vision_calls, writer_calls
+from tests.pictures import copies_of, hero_photo, plain_picture, same_picture
 
 pytestmark = pytest.mark.slow
 
@@ -73,32 +71,6 @@ async def refusal(fake: FakeDiscord, interaction: Interaction) -> str:
     return text
 
 
-def same_picture(a: bytes, b: bytes) -> bool:
-    """`a` and `b` look alike (8×8 average hashes at most 5 bits apart): a re-encoded copy."""
-    first, second = average_hash(a), average_hash(b)
-    return first is not None and second is not None and bin(first ^ second).count("1") <= 5
-
-
-def is_vision(request: RecordedRequest) -> bool:
-    """A request that describes a photo (a "story" request asking for the hero's looks)."""
-    return "looks" in ((request.schema or {}).get("properties") or {})
-
-
-def scene_calls(requests: list[RecordedRequest]) -> list[RecordedRequest]:
-    return [r for r in requests if r.kind == "image" and "character sheet" not in r.text]
-
-
-def picture(kind: str, size: tuple[int, int] = (96, 96)) -> bytes:
-    """A GIF of two frames, or a still picture of `kind`."""
-    frames = [Image.new("RGB", size, colour) for colour in ((250, 0, 0), (0, 0, 250))]
-    out = io.BytesIO()
-    if kind == "GIF":
-        frames[0].save(out, "GIF", save_all=True, append_images=frames[1:], duration=100)
-    else:
-        frames[0].save(out, kind)
-    return out.getvalue()
-
-
 async def test_a_hero_attachment_makes_its_subject_the_hero(
     fake: FakeDiscord,
     gemini: FakeGemini,
@@ -125,12 +97,12 @@ async def test_a_hero_attachment_makes_its_subject_the_hero(
     assert interaction.acked_at is not None
     assert interaction.acked_at - interaction.created < 3.0
     assert len(fake.downloads) == 1
-    (vision,) = [r for r in gemini.calls("story") if is_vision(r)]
+    (vision,) = vision_calls(gemini)
     assert len(vision.inline_images) == 1
     assert same_picture(vision.inline_images[0], photo)
-    (sheet,) = [r for r in gemini.calls("image") if "character sheet" in r.text]
+    (sheet,) = sheet_calls(gemini)
     assert same_picture(sheet.inline_images[0], photo)
-    (writer,) = [r for r in gemini.calls("story") if not is_vision(r)]
+    (writer,) = writer_calls(gemini)
     assert HERO["name"] in writer.text
     assert HERO["looks"] in writer.text
     scenes = scene_calls(gemini.requests)
@@ -221,8 +193,8 @@ async def test_a_sequel_without_an_earlier_story_is_refused(
     [
         (b"milk, eggs", "notes.txt", None, "⚠️ “notes.txt” is not a picture; send a PNG or JPEG"),
         (bytes(21 * 2**20), "huge.png", "image/png", "⚠️ “huge.png” is 21 MB; send a picture"),
-        (picture("GIF"), "dance.gif", None, "⚠️ that picture moves; send a still photo"),
-        (picture("PNG", (1, 1)), "dot.png", None, "⚠️ that picture is only 1×1 pixels"),
+        (plain_picture("GIF"), "dance.gif", None, "⚠️ that picture moves; send a still photo"),
+        (plain_picture("PNG", (1, 1)), "dot.png", None, "⚠️ that picture is only 1×1 pixels"),
     ],
     ids=["not-a-picture", "too-big", "animated-gif", "one-pixel"],
 )

@@ -6,29 +6,23 @@ a sequel continues the story with the same cast."""
 from __future__ import annotations
 
 import base64
-import io
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from PIL import Image
 
 from core.cast import CAST_PICTURE
 from tests.gemini_server import FakeGemini
 from tests.gemini_story import HERO
+from tests.hero_calls import scene_calls, sheet_calls, vision_calls, writer_calls
 from tests.http_client import A, B, finished, running_api
-from tests.pictures import average_hash, copies_of, hero_photo
+from tests.pictures import copies_of, hero_photo, plain_picture, same_picture
 
 if TYPE_CHECKING:
     from tests.conftest import OpenStoryBot
 
 KEY = "AIzaSy-hero-test-key-0123456789"
-
-
-def _same_picture(a: bytes, b: bytes) -> bool:
-    ha, hb = average_hash(a), average_hash(b)
-    return ha is not None and hb is not None and bin(ha ^ hb).count("1") <= 5
 
 
 async def test_a_photo_becomes_the_hero_of_every_scene_and_is_not_kept(
@@ -48,20 +42,19 @@ async def test_a_photo_becomes_the_hero_of_every_scene_and_is_not_kept(
             assert answer.status_code == 202, answer.text
             status = await finished(api, answer.json()["job_id"], A)
     assert status["status"] == "completed", status
-    (vision,) = [r for r in fake.calls("story") if "looks" in str(r.schema)]
+    (vision,) = vision_calls(fake)
     assert len(vision.inline_images) == 1
-    assert _same_picture(vision.inline_images[0], photo)  # the photo, re-encoded
-    sheet_calls = [r for r in fake.calls("image") if "character sheet" in r.text]
-    assert len(sheet_calls) == 1
-    assert _same_picture(sheet_calls[0].inline_images[0], photo)
-    (writer,) = [r for r in fake.calls("story") if "looks" not in str(r.schema)]
+    assert same_picture(vision.inline_images[0], photo)  # the photo, re-encoded
+    (sheet,) = sheet_calls(fake)
+    assert same_picture(sheet.inline_images[0], photo)
+    (writer,) = writer_calls(fake)
     assert HERO["name"] in writer.text
     assert HERO["looks"] in writer.text
-    scenes = [r for r in fake.calls("image") if "character sheet" not in r.text]
+    scenes = scene_calls(fake.requests)
     assert len(scenes) == 3
     sheets = {r.inline_images[0] for r in scenes}  # every scene, scene 1 included
     assert len(sheets) == 1
-    assert not _same_picture(next(iter(sheets)), photo)  # the drawn sheet, not the photo
+    assert not same_picture(next(iter(sheets)), photo)  # the drawn sheet, not the photo
     assert copies_of(photo, clean_env) == []
     logged = caplog.text
     encoded = base64.b64encode(photo).decode()
@@ -81,14 +74,9 @@ async def test_bad_hero_photos_get_one_line(
     storybot: OpenStoryBot, monkeypatch: pytest.MonkeyPatch, picture: bytes | str, says: str
 ) -> None:
     if picture == "gif":
-        frames = [Image.new("RGB", (96, 96), colour) for colour in ("red", "blue")]
-        out = io.BytesIO()
-        frames[0].save(out, "GIF", save_all=True, append_images=frames[1:], duration=100)
-        data = out.getvalue()
+        data = plain_picture("GIF")
     elif picture == "dot":
-        out = io.BytesIO()
-        Image.new("RGB", (1, 1), "red").save(out, "PNG")
-        data = out.getvalue()
+        data = plain_picture("PNG", (1, 1))
     else:
         assert isinstance(picture, bytes)
         data = picture

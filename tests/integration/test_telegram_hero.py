@@ -17,10 +17,10 @@ import pytest
 from PIL import Image
 
 from core.models import Style
-from tests.gemini_requests import RecordedRequest
 from tests.gemini_server import CHARACTERS, FakeGemini
 from tests.gemini_story import HERO
-from tests.pictures import average_hash, copies_of, hero_photo
+from tests.hero_calls import kept_casts, scene_calls, sheet_calls, vision_calls, writer_calls
+from tests.pictures import copies_of, hero_photo, plain_picture, same_picture
 from tests.telegram_bot import start_adapter, telegram_settings
 from tests.telegram_server import Call, FakeTelegram
 
@@ -63,43 +63,6 @@ async def finished(fake: FakeTelegram, count: int = 1) -> list[Call]:
     return endings()
 
 
-def same_picture(a: bytes, b: bytes) -> bool:
-    """`a` and `b` look alike (8×8 average hashes at most 5 bits apart): a re-encoded copy."""
-    first, second = average_hash(a), average_hash(b)
-    return first is not None and second is not None and bin(first ^ second).count("1") <= 5
-
-
-def vision_calls(gemini: FakeGemini) -> list[RecordedRequest]:
-    """The requests that describe a photo (a "story" request asking for the hero's looks)."""
-    return [
-        r for r in gemini.calls("story") if "looks" in ((r.schema or {}).get("properties") or {})
-    ]
-
-
-def writer_calls(gemini: FakeGemini) -> list[RecordedRequest]:
-    return [r for r in gemini.calls("story") if r not in vision_calls(gemini)]
-
-
-def scene_calls(gemini: FakeGemini) -> list[RecordedRequest]:
-    return [r for r in gemini.calls("image") if "character sheet" not in r.text]
-
-
-def kept_casts(data_dir: Path) -> list[bytes]:
-    """The reference pictures kept for sequels under the data folder."""
-    return [path.read_bytes() for path in data_dir.glob("jobs/cast-*/cast.png")]
-
-
-def picture(kind: str, size: tuple[int, int] = (96, 96)) -> bytes:
-    """A GIF of two frames, or a small PNG."""
-    frames = [Image.new("RGB", size, colour) for colour in ((250, 0, 0), (0, 0, 250))]
-    out = io.BytesIO()
-    if kind == "GIF":
-        frames[0].save(out, "GIF", save_all=True, append_images=frames[1:], duration=100)
-    else:
-        frames[0].save(out, kind)
-    return out.getvalue()
-
-
 async def test_a_photo_captioned_story_makes_its_subject_the_hero(
     fake: FakeTelegram,
     gemini: FakeGemini,
@@ -127,13 +90,13 @@ async def test_a_photo_captioned_story_makes_its_subject_the_hero(
     (vision,) = vision_calls(gemini)
     assert len(vision.inline_images) == 1
     assert same_picture(vision.inline_images[0], photo)
-    (sheet,) = [r for r in gemini.calls("image") if "character sheet" in r.text]
+    (sheet,) = sheet_calls(gemini)
     assert same_picture(sheet.inline_images[0], photo)
     (writer,) = writer_calls(gemini)
     assert HERO["name"] in writer.text
     assert HERO["looks"] in writer.text
     assert "a day at the seaside" in writer.text
-    scenes = scene_calls(gemini)
+    scenes = scene_calls(gemini.requests)
     assert len(scenes) == 2
     references = {r.inline_images[0] for r in scenes}
     assert len(references) == 1
@@ -195,7 +158,7 @@ async def test_a_sequel_goes_on_with_the_same_look_and_voice(
     assert f'continues "{first_title}"' in writer.text
     assert "part 2" in writer.text
     assert "the dragon comes back" in writer.text
-    first_reference = scene_calls(gemini)[1].inline_images[0]  # scene 1, as drawn
+    first_reference = scene_calls(gemini.requests)[1].inline_images[0]  # scene 1, as drawn
     (scene,) = [r for r in later if r.kind == "image"]
     assert same_picture(scene.inline_images[0], first_reference)
     assert scene.text.startswith(Style.WATERCOLOR.prompt)
@@ -214,7 +177,7 @@ async def test_a_sequel_after_a_restart_keeps_the_hero(
         await start_bot(stack, fake, gemini, monkeypatch)
         fake.send_photo(hero_photo(), caption="/story scenes=1 Pip at the fair")
         await finished(fake)
-    sheet = scene_calls(gemini)[0].inline_images[0]
+    sheet = scene_calls(gemini.requests)[0].inline_images[0]
     before = len(gemini.requests)
     async with AsyncExitStack() as stack:
         await start_bot(stack, fake, gemini, monkeypatch, STORYBOT_SCENES="1")
@@ -264,8 +227,13 @@ async def test_a_sequel_without_an_earlier_story_is_refused(
     [
         (b"milk, eggs", "notes.txt", "text/plain", "⚠️ “notes.txt” is not a picture"),
         (bytes(21_000_000), "huge.png", "image/png", "⚠️ that picture is 21 MB; I can fetch"),
-        (picture("GIF"), "dance.gif", "image/gif", "⚠️ that picture moves; send a still photo"),
-        (picture("PNG", (1, 1)), None, None, "⚠️ that picture is only 1×1 pixels"),
+        (
+            plain_picture("GIF"),
+            "dance.gif",
+            "image/gif",
+            "⚠️ that picture moves; send a still photo",
+        ),
+        (plain_picture("PNG", (1, 1)), None, None, "⚠️ that picture is only 1×1 pixels"),
     ],
     ids=["not-a-picture", "too-big", "animated-gif", "one-pixel-photo"],
 )
