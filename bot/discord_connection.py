@@ -9,7 +9,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
 
 import discord
 from discord.ext import commands
@@ -42,9 +43,7 @@ class GatewayLead:
         """Stand for the lead; return once connected and ready, or standing by (a failure to
         connect the first time is raised)."""
         self._task = asyncio.create_task(self._leading(), name="discord-lead")
-        settled = asyncio.create_task(self._settled.wait())
-        await asyncio.wait({settled, self._task}, return_when=asyncio.FIRST_COMPLETED)
-        settled.cancel()
+        await _first(self._settled.wait(), self._task)
         if self._task.done():
             self._task.result()  # raises what stopped it
 
@@ -65,9 +64,7 @@ class GatewayLead:
                     await self.adopt()
                     log.info("Discord bot %s is connected", self.bot.user)
                     self._settled.set()
-                    watch = asyncio.create_task(lost.wait())
-                    await asyncio.wait({watch, connection}, return_when=asyncio.FIRST_COMPLETED)
-                    watch.cancel()
+                    await _first(lost.wait(), connection)
                     if connection.done():
                         connection.result()
                         log.error("Discord's gateway closed; connecting again shortly")
@@ -83,10 +80,7 @@ class GatewayLead:
 
     async def _ready(self, connection: asyncio.Task[None]) -> None:
         """Until the gateway says READY; what ended the connection, if it ended first."""
-        ready = asyncio.create_task(self.bot.wait_until_ready())
-        await asyncio.wait({ready, connection}, return_when=asyncio.FIRST_COMPLETED)
-        if not ready.done():
-            ready.cancel()
+        if not await _first(self.bot.wait_until_ready(), connection):
             connection.result()
             raise discord.DiscordException("the gateway closed before it was ready")
 
@@ -109,3 +103,14 @@ class GatewayLead:
         if self.bot.ws is not None and not self.bot.is_closed():
             with contextlib.suppress(Exception):
                 await self.bot.ws.close(code=1000)
+
+
+async def _first(waiting: Coroutine[Any, Any, Any], task: asyncio.Task[None]) -> bool:
+    """Wait for `waiting` or for `task` to end, whichever comes first; True if `waiting` did.
+    `waiting` never outlives the call (cancelled too if the caller is)."""
+    waiter = asyncio.ensure_future(waiting)
+    try:
+        await asyncio.wait({waiter, task}, return_when=asyncio.FIRST_COMPLETED)
+        return waiter.done() and not waiter.cancelled()
+    finally:
+        waiter.cancel()
