@@ -32,7 +32,7 @@ def average_hash(data: bytes) -> int | None:
             small = image.convert("L").resize((8, 8), Image.Resampling.LANCZOS)
     except (UnidentifiedImageError, OSError, ValueError):
         return None
-    pixels = list(small.getdata())
+    pixels = list(small.tobytes())  # one byte per pixel ("L")
     mean = sum(pixels) / len(pixels)
     return sum(1 << i for i, value in enumerate(pixels) if value > mean)
 
