@@ -23,10 +23,10 @@ from bot.discord_connection import GatewayLead
 from bot.discord_media import check_picture, read_picture
 from bot.discord_progress import JobMessage, Messenger
 from bot.feed import follow
-from bot.options import StoryOptions, VideoOptions, sequel_request
+from bot.options import NO_HEROES, StoryOptions, VideoOptions, sequel_request
 from bot.render import done_summary
 from core.config import Settings
-from core.errors import CoreError, DeliveryRefused
+from core.errors import CoreError, DeliveryRefused, InvalidRequest
 from core.models import Job, JobId, JobKind, JobResult, Origin
 from core.service import JobService
 
@@ -115,6 +115,8 @@ class DiscordAdapter:
         try:
             request = options.request(theme, self.settings, self._user_language(interaction))
             if hero is not None:
+                if not self.jobs.capabilities.heroes:
+                    raise InvalidRequest(NO_HEROES)
                 check_picture(hero)  # before any download
         except CoreError as exc:
             await self.refuse(interaction, exc)

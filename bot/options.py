@@ -36,6 +36,7 @@ OPTION_HELP = {
 }
 _SWITCH = {"on": True, "off": False, "yes": True, "no": False, "true": True, "false": False}
 HERO_THEME = "a happy adventure"  # a story asked for with a photo of its hero and no theme
+NO_HEROES = "this back end cannot make a hero from a photo; send the story without one"
 NEXT_THEME = "what happens next"  # a sequel asked for without saying what happens
 # What a sequel takes from the story it continues rather than from the user.
 _KEPT_BY_SEQUELS = ("aspect", "style", "voice", "language")

@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING
 from telegram import Chat, Message, Update, User
 from telegram.ext import ContextTypes
 
-from bot.options import HERO_THEME, parse_words, sequel_request
+from bot.options import HERO_THEME, NO_HEROES, parse_words, sequel_request
 from bot.telegram_intake import PLATFORM
 from bot.telegram_media import download, find_picture
 from bot.telegram_text import command_and_rest
-from core.errors import CoreError
+from core.errors import CoreError, InvalidRequest
 from core.models import Job, Origin, StoryRequest
 
 if TYPE_CHECKING:
@@ -55,6 +55,8 @@ class StoryHandlers:
             origin = Origin(PLATFORM, str(user.id), str(chat.id))
             photo = None
             if picture is not None:
+                if not self.jobs.capabilities.heroes:
+                    raise InvalidRequest(NO_HEROES)  # before any download
                 await self.jobs.check_limits(origin, makes_clips=request.animate)  # first
                 photo = await download(self.adapter.app.bot, picture)
             job = await self.jobs.submit_story(request, origin, hero=photo)

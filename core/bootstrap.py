@@ -66,6 +66,7 @@ def capabilities(providers: Providers) -> Capabilities:
         can_animate=providers.animator is not None,
         can_make_videos=providers.animator is not None,
         remote=providers.label != "offline",
+        heroes=providers.designer is not None,
     )
 
 

@@ -353,6 +353,7 @@ class Capabilities:
     can_animate: bool = False  # animated stories
     can_make_videos: bool = False  # /video jobs
     remote: bool = False  # calls a paid service (slower, estimates differ)
+    heroes: bool = False  # a photo's subject can be a story's hero
 
     def writes(self, language: str) -> bool:
         """Whether stories can be written in `language` (e.g. the user's own)."""

@@ -10,7 +10,7 @@ import pytest
 
 from core.cast import CAST_PICTURE, HERO_PHOTO
 from core.casts import Casts, files_of
-from core.errors import CastExpired, ContentRejected, NoEarlierStory
+from core.errors import CastExpired, ConfigurationError, ContentRejected, NoEarlierStory
 from core.models import Aspect, JobStatus, Origin, Scene, StoryRequest, Style
 from core.service import JobService
 from tests.fakes import FakeIllustrator, fake_providers
@@ -88,3 +88,17 @@ async def test_a_cast_is_kept_for_its_sequels_then_expires(
         with pytest.raises(CastExpired):
             await jobs.submit_sequel(StoryRequest(theme="more"), ORIGIN, of=first.id)
     assert not picture.exists()
+
+
+async def test_a_back_end_without_a_hero_designer_says_so_before_any_work(
+    storybot: OpenStoryBot,
+) -> None:
+    """The capability is off for the front ends (they refuse before a download), and the
+    service refuses the photo with one line."""
+    providers = fake_providers()
+    providers.designer = None
+    async with storybot(providers) as bot:
+        assert bot.service.capabilities.heroes is False
+        with pytest.raises(ConfigurationError, match="cannot make a hero from a photo"):
+            await bot.service.submit_story(StoryRequest(theme="a toy"), ORIGIN, hero=hero_photo())
+        assert await bot.store.recent(limit=5) == []
