@@ -23,6 +23,9 @@ CHECK_EVERY_S = 2.0  # the leader checks its connection (and so its lock) this o
 _CHECK_TIMEOUT_S = 5.0
 _TRY_LOCK = "SELECT pg_try_advisory_lock(hashtextextended(%s, 0))"
 _LOCK = "SELECT pg_advisory_lock(hashtextextended(%s, 0))"
+_KEEPALIVES = (
+    "SET tcp_keepalives_idle = 10; SET tcp_keepalives_interval = 5; SET tcp_keepalives_count = 3"
+)
 Connection = psycopg.AsyncConnection[tuple[Any, ...]]
 
 
@@ -85,6 +88,10 @@ class PostgresLeadership:
                 await asyncio.sleep(RETRY_S)  # the server is away: try again shortly
                 continue
             try:
+                # A leader's machine that vanishes (no FIN sent) is noticed by the server's
+                # keepalives within about 25 s, and its lock freed; loopback and Unix sockets
+                # notice a dead process at once.
+                await connection.execute(_KEEPALIVES)
                 cursor = await connection.execute(_TRY_LOCK, (key,))
                 row = await cursor.fetchone()
                 if row is None or row[0] is not True:
