@@ -14,10 +14,9 @@ import pytest
 
 from core.cast import CAST_PICTURE
 from tests.gemini_server import FakeGemini
-from tests.gemini_story import HERO
-from tests.hero_calls import scene_calls, sheet_calls, vision_calls, writer_calls
+from tests.hero_calls import check_hero_story
 from tests.http_client import A, B, finished, running_api
-from tests.pictures import copies_of, hero_photo, plain_picture, same_picture
+from tests.pictures import hero_photo, plain_picture
 
 if TYPE_CHECKING:
     from tests.conftest import OpenStoryBot
@@ -42,24 +41,7 @@ async def test_a_photo_becomes_the_hero_of_every_scene_and_is_not_kept(
             assert answer.status_code == 202, answer.text
             status = await finished(api, answer.json()["job_id"], A)
     assert status["status"] == "completed", status
-    (vision,) = vision_calls(fake)
-    assert len(vision.inline_images) == 1
-    assert same_picture(vision.inline_images[0], photo)  # the photo, re-encoded
-    (sheet,) = sheet_calls(fake)
-    assert same_picture(sheet.inline_images[0], photo)
-    (writer,) = writer_calls(fake)
-    assert HERO["name"] in writer.text
-    assert HERO["looks"] in writer.text
-    scenes = scene_calls(fake.requests)
-    assert len(scenes) == 3
-    sheets = {r.inline_images[0] for r in scenes}  # every scene, scene 1 included
-    assert len(sheets) == 1
-    assert not same_picture(next(iter(sheets)), photo)  # the drawn sheet, not the photo
-    assert copies_of(photo, clean_env) == []
-    logged = caplog.text
-    encoded = base64.b64encode(photo).decode()
-    assert encoded[:40] not in logged
-    assert base64.urlsafe_b64encode(vision.inline_images[0]).decode()[:40] not in logged
+    check_hero_story(fake, photo, 3, clean_env, caplog.text)
 
 
 @pytest.mark.parametrize(
