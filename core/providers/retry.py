@@ -52,6 +52,7 @@ async def with_retries(
     """
     deadline = time.monotonic() + policy.budget_s
     attempt = 0
+    failure: Retryable | None = None
     while True:
         attempt += 1
         remaining = deadline - time.monotonic()
@@ -59,6 +60,12 @@ async def with_retries(
             async with asyncio.timeout(min(policy.attempt_timeout_s, max(remaining, 0.001))):
                 return await call()
         except TimeoutError:
+            if failure is not None and remaining < policy.attempt_timeout_s:
+                # Cut short by the budget, not slow: the reason to tell is the last failure's.
+                log.warning(
+                    "%s: giving up after %d attempts (%s)", provider, attempt, failure.reason
+                )
+                raise failure.error from None
             failure = Retryable(
                 ProviderTimeout(f"{provider} did not answer in time"), None, "slow"
             )
