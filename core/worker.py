@@ -267,9 +267,10 @@ class Worker:
         run.clock.completed()
         self.metrics.job_ended(job, JobStatus.COMPLETED)
         await self._keep_cast(job, result)
-        await self.artifacts.delete(job.id, HERO_PHOTO)  # the user's photo never outlives it
-        if not job.keep_files:
+        if not job.keep_files:  # the work files go, the user's photo among them
             await self.artifacts.keep_only(job.id, (*result.files, *_KEEP_WITH_OUTPUTS))
+        else:  # kept for inspection (`--keep`), but the user's photo never outlives its job
+            await self.artifacts.delete(job.id, HERO_PHOTO)
         await self.bus.publish(JobSucceeded(job.id, result))
 
     async def _keep_cast(self, job: Job, result: JobResult) -> None:
