@@ -33,6 +33,7 @@ OPTION_HELP = {
     "language": "a language code such as en, fr, es, de",
     "captions": "on | off",
     "animate": "on | off (brings each scene to life; slower, limited per day)",
+    "preview": "on | off (see the scenes first: redraw a picture, change a line, then render)",
 }
 _SWITCH = {"on": True, "off": False, "yes": True, "no": False, "true": True, "false": False}
 HERO_THEME = "a happy adventure"  # a story asked for with a photo of its hero and no theme
@@ -53,6 +54,7 @@ class StoryOptions:
     language: str | None = None
     captions: bool | None = None
     animate: bool | None = None
+    preview: bool | None = None  # None: STORYBOT_PREVIEW_DEFAULT (the CLI always says)
 
     def request(self, theme: str, settings: Settings, language: str | None = None) -> StoryRequest:
         """The request, with defaults from settings; `language` is the user's own, if known."""
@@ -74,6 +76,7 @@ class StoryOptions:
                 language=self.language or language or settings.language,
                 captions=True if self.captions is None else self.captions,
                 animate=bool(self.animate),
+                preview=settings.preview_default if self.preview is None else self.preview,
             )
         except ValidationError as exc:
             first = exc.errors()[0]
@@ -135,7 +138,7 @@ def set_option(options: StoryOptions, key: str, value: str) -> None:
             options.voice = value
         case "language" | "lang":
             options.language = value
-        case "captions" | "animate":
+        case "captions" | "animate" | "preview":
             if value.lower() not in _SWITCH:
                 raise InvalidRequest(f"{key} must be on or off")
             setattr(options, key, _SWITCH[value.lower()])

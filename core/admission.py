@@ -18,11 +18,20 @@ class Admission:
 
     async def check(self, origin: Origin, *, makes_clips: bool) -> None:
         """Raise `LimitReached` if `origin` may not start a job now."""
+        if not await self.check_running(origin):
+            return
+        await self._daily(origin, self.limits.user_jobs_per_day, "stories", clips=False)
+        if makes_clips:
+            await self._daily(origin, self.limits.animated_per_day, "animated videos", clips=True)
+
+    async def check_running(self, origin: Origin) -> bool:
+        """Raise `LimitReached` if `origin` may not have one more job running now (a new one,
+        or a storyboard going back to work); False if no limit applies to `origin` at all."""
         if origin.platform == "cli":
-            return  # the local user owns the machine
+            return False  # the local user owns the machine
         ids = {origin.user_id, origin.chat_id} - {""}
         if ids & self.limits.admin_ids:
-            return
+            return False
         if self.limits.allowed_ids and not ids & self.limits.allowed_ids:
             raise LimitReached("This bot is private: ask its owner to add you to the allow-list.")
         in_flight = await self.store.count(
@@ -34,9 +43,7 @@ class Admission:
                 f"{self.limits.user_jobs_in_flight}); wait for it to finish or cancel it.",
                 retry_after_s=60,  # a guess: jobs take about a minute
             )
-        await self._daily(origin, self.limits.user_jobs_per_day, "stories", clips=False)
-        if makes_clips:
-            await self._daily(origin, self.limits.animated_per_day, "animated videos", clips=True)
+        return True
 
     async def _daily(self, origin: Origin, limit: int, what: str, *, clips: bool) -> None:
         """A rolling 24 h limit; the refusal says when the oldest counted job frees a slot."""

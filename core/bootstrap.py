@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from core.admission import Admission
-from core.artifacts import open_artifacts
+from core.artifacts import ArtifactStore, open_artifacts
 from core.casts import Casts
 from core.config import Settings
 from core.dispatch import Dispatcher, LocalDispatcher
@@ -18,14 +18,16 @@ from core.housekeeping import housekeep
 from core.leadership import PostgresLeadership, SoleProcess
 from core.limits import JobLimits, PipelineLimits
 from core.metrics import Metrics
-from core.models import Capabilities, Job, StoryRequest, VideoRequest
+from core.models import Capabilities, Job, JobStatus, StoryRequest, VideoRequest
 from core.outbox import DeliveryPolicy, Outbox
 from core.pipeline import Pipeline
 from core.providers import Providers, build_providers
 from core.providers.metered import metered
 from core.service import JobService
 from core.store import JobStore, open_store
-from core.worker import Worker
+from core.storyboard_desk import watch_storyboards
+from core.storyboards import Storyboards
+from core.worker import Worker, consumers_of
 
 # With a shared database, a delivery try holds its outbox row this long: longer than any one
 # try (a Telegram upload waits 120 s, and is sent once more after a timeout).
@@ -131,6 +133,10 @@ async def open_storybot(
         if work:
             sweeper = asyncio.create_task(housekeep(store, artifacts, limits, casts))
             stack.push_async_callback(_stop, sweeper)
+            expiry = asyncio.create_task(
+                _expire_storyboards(settings, store, artifacts, bus, metrics, limits)
+            )
+            stack.push_async_callback(_stop, expiry)
         yield StoryBot(settings, store, providers, pipeline, service, dispatcher, outbox, worker)
 
 
@@ -170,6 +176,23 @@ def _dispatcher(
         url, store, bus, worker, limits.max_concurrent_jobs,
         stall_s=settings.worker_stall_s,
     )  # fmt: skip
+
+
+async def _expire_storyboards(
+    settings: Settings,
+    store: JobStore,
+    artifacts: ArtifactStore,
+    bus: EventBus,
+    metrics: Metrics,
+    limits: JobLimits,
+) -> None:
+    """Cancel storyboards left waiting past their time; the chat or webhook is told."""
+    webhook = settings.webhook_url is not None
+
+    def told(job: Job) -> list[str]:
+        return consumers_of(job, JobStatus.AWAITING_APPROVAL, default_webhook=webhook)
+
+    await watch_storyboards(Storyboards(store.database), artifacts, bus, metrics, limits, told)
 
 
 def _url(settings: Settings) -> str | None:

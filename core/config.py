@@ -203,6 +203,11 @@ class Settings(BaseSettings):
     cast_days: float = Field(30.0, gt=0, le=3650, validation_alias="STORYBOT_CAST_DAYS")
     disk_budget_mb: float | None = Field(None, gt=0, validation_alias="STORYBOT_DISK_BUDGET_MB")
 
+    # Storyboards: a preview story waits with its pictures for the user's approval.
+    preview_default: bool = Field(False, validation_alias="STORYBOT_PREVIEW_DEFAULT")
+    preview_redraws: int = Field(3, ge=0, le=20, validation_alias="STORYBOT_PREVIEW_REDRAWS")
+    preview_ttl_h: float = Field(24.0, gt=0, le=24 * 30, validation_alias="STORYBOT_PREVIEW_TTL_H")
+
     @field_validator(
         "gemini_api_key",
         "google_api_key",

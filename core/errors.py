@@ -124,3 +124,12 @@ class Superseded(CoreError):
 class StoreUnavailable(CoreError):
     """The shared job database cannot be reached (for now): nothing was written; try again
     once it is back."""
+
+
+class NotAwaitingApproval(CoreError):
+    """A storyboard action on a job that is not waiting for approval (it renders, it ended), or
+    a redraw with none left; safe to show."""
+
+
+class SceneNotFound(JobNotFound):
+    """A storyboard action names a scene the story does not have; safe to show."""

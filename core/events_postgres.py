@@ -21,7 +21,13 @@ import psycopg
 from core.errors import StoreUnavailable
 from core.events import LocalEventBus
 from core.models import JobId, JobStatus
-from core.progress import TERMINAL, JobSucceeded, ProgressEvent, decode_event, encode_event
+from core.progress import (
+    HANDED_OVER,
+    JobSucceeded,
+    ProgressEvent,
+    decode_event,
+    encode_event,
+)
 from core.store import JobStore
 
 log = logging.getLogger(__name__)
@@ -66,7 +72,7 @@ class PostgresEventBus:
         job_id = event.job_id
         loop = asyncio.get_running_loop()
         wait = self._sent.get(job_id, -self.every_s) + self.every_s - loop.time()
-        if isinstance(event, TERMINAL) or wait <= 0:
+        if isinstance(event, HANDED_OVER) or wait <= 0:
             self._later.pop(job_id, None)
             await self._notify(event)
             return
@@ -90,7 +96,7 @@ class PostgresEventBus:
 
     async def _notify(self, event: ProgressEvent) -> None:
         self._sent[event.job_id] = asyncio.get_running_loop().time()
-        if isinstance(event, TERMINAL):
+        if isinstance(event, HANDED_OVER):
             self._sent.pop(event.job_id, None)
         body = encode_event(event)
         if len(body.encode()) > _MAX_PAYLOAD:  # a whole story: the others read it stored

@@ -58,6 +58,8 @@ class JobLimits:
     keep_hours: float = 24.0
     disk_budget_mb: float | None = None
     sweep_interval_s: float = 600.0
+    preview_redraws: int = 3  # per scene of a storyboard
+    preview_ttl_h: float = 24.0  # a storyboard left waiting this long is cancelled
 
     @classmethod
     def from_settings(cls, settings: Settings) -> JobLimits:
@@ -72,4 +74,6 @@ class JobLimits:
             step_retries=settings.step_retries,
             keep_hours=settings.keep_hours,
             disk_budget_mb=settings.disk_budget_mb,
+            preview_redraws=settings.preview_redraws,
+            preview_ttl_h=settings.preview_ttl_h,
         )

@@ -78,6 +78,7 @@ class StoryRequest(BaseModel):
     animate: bool = False
     hero: bool = False  # a photo of the hero is stored with the job (`core.cast.HERO_PHOTO`)
     sequel: SequelBrief | None = None  # the story this one continues
+    preview: bool = False  # stop at a storyboard (story and pictures) for the user's approval
 
     @field_validator("language")
     @classmethod
@@ -222,6 +223,7 @@ class JobStatus(StrEnum):
     PROCESSING = "processing"  # writing the story
     GENERATING = "generating"  # pictures, narration, animation, assembly
     DOWNLOADING = "downloading"  # fetching remote results
+    AWAITING_APPROVAL = "awaiting_approval"  # a storyboard waits for the user (no worker holds it)
     COMPLETED = "completed"  # the output exists
     FAILED = "failed"
     CANCELLED = "cancelled"

@@ -14,7 +14,7 @@ from typing import Any
 from core.errors import AttemptFailed, DeliveryRefused, DeliveryUnconfirmed
 from core.events import ALL_JOBS, EventBus
 from core.models import Delivery, DeliveryAttempt, Job, JobId
-from core.progress import TERMINAL
+from core.progress import HANDED_OVER
 from core.store import JobStore
 
 log = logging.getLogger(__name__)
@@ -84,7 +84,7 @@ class Outbox:
                         self._spawn(self._deliver(job_id, consumer, handler, policy))
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(self.poll_s):
-                        while not isinstance(await events.get(), TERMINAL):
+                        while not isinstance(await events.get(), HANDED_OVER):
                             pass
 
     def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:

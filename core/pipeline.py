@@ -44,15 +44,12 @@ from core.progress import (
 )
 from core.providers import Illustrator, Providers
 from core.safety import check_theme
+from core.stage_meter import MEDIA_END, STORY_END, StageMeter
 from core.steps import JobFiles, MemorySteps, StepLog, write_atomic
+from core.storyboard import Drafted, Storyboard
 
 log = logging.getLogger(__name__)
 
-# Share of the whole job each stage accounts for in the percent shown to users.
-_STORY_END = 10
-_MEDIA_END = 85  # pictures and narration together; a picture weighs three narrations
-_ANIMATED_MEDIA_END = 40  # with animation, clips take the stretch from here to _MEDIA_END
-_PICTURE_WEIGHT = 3
 # Added to every clip prompt: story scenes want gentle motion, not action.
 _CLIP_DIRECTION = (
     "Gentle, slow motion: the characters move a little, the camera drifts slowly. "
@@ -67,31 +64,6 @@ class _Run(JobFiles):
     request: StoryRequest = field(kw_only=True)
     sink: ProgressSink = field(kw_only=True)
     notes: list[str] = field(default_factory=list)
-
-
-class _Progress:
-    """Turns finished items into StageProgressed events with a whole-job percent."""
-
-    def __init__(self, run: _Run, scenes: int) -> None:
-        self.run, self.scenes = run, scenes
-        self.done = {Stage.PICTURES: 0, Stage.NARRATION: 0, Stage.ANIMATION: 0}
-        # Clips take minutes: with animation on, they get the larger share of the bar.
-        self.media_end = _ANIMATED_MEDIA_END if run.request.animate else _MEDIA_END
-
-    def media_percent(self) -> int:
-        units = self.done[Stage.PICTURES] * _PICTURE_WEIGHT + self.done[Stage.NARRATION]
-        total = self.scenes * (_PICTURE_WEIGHT + 1)
-        return _STORY_END + (self.media_end - _STORY_END) * units // total
-
-    def animation_percent(self) -> int:
-        done = self.done[Stage.ANIMATION]
-        return self.media_end + (_MEDIA_END - self.media_end) * done // self.scenes
-
-    async def item_done(self, stage: Stage) -> None:
-        self.done[stage] += 1
-        percent = self.animation_percent() if stage is Stage.ANIMATION else self.media_percent()
-        event = StageProgressed(self.run.job_id, stage, self.done[stage], self.scenes, percent)
-        await self.run.sink(event)
 
 
 class Pipeline:
@@ -128,8 +100,11 @@ class Pipeline:
         workdir: Path,
         sink: ProgressSink,
         steps: StepLog | None = None,
-    ) -> StoryVideo:
-        """Run every stage not already in `steps`; raises `CoreError` on failure.
+        board: Storyboard | None = None,
+    ) -> StoryVideo | Drafted:
+        """Run every stage not already in `steps`; raises `CoreError` on failure. A preview
+        story stops after its pictures (`Drafted`) until its storyboard `board` is approved;
+        the board's edited lines and redraw hints apply to the story.
 
         The caller (the job runner) emits the job's final event: success, failure or cancel.
         """
@@ -142,7 +117,12 @@ class Pipeline:
             await asyncio.to_thread(workdir.mkdir, parents=True, exist_ok=True)
             start = await cast_start(run, request, self.providers.designer)
             story = await self._story(run, start)
-            progress = _Progress(run, len(story.scenes))
+            if board is not None:
+                story = board.applied(story)
+            progress = StageMeter(job_id, sink, len(story.scenes), animate=request.animate)
+            if request.preview and not (board is not None and board.approved):
+                await self._media(run, story, progress, start.reference, speak=False)
+                return Drafted(story)  # narration and the rest wait for the user's approval
             pictures, speeches = await self._media(run, story, progress, start.reference)
             clips = await self._animate(run, story, pictures, speeches, progress)
             result = await self._assemble(run, story, pictures, speeches, clips)
@@ -171,11 +151,17 @@ class Pipeline:
         else:
             story = titled(await self.providers.writer.write(run.request, start.hero), run.request)
             await run.save("story", "story.json", story.model_dump_json(indent=2).encode())
-        await run.sink(StageProgressed(run.job_id, Stage.STORY, 1, 1, _STORY_END))
+        await run.sink(StageProgressed(run.job_id, Stage.STORY, 1, 1, STORY_END))
         return story
 
     async def _media(
-        self, run: _Run, story: Story, progress: _Progress, reference: bytes | None
+        self,
+        run: _Run,
+        story: Story,
+        progress: StageMeter,
+        reference: bytes | None,
+        *,
+        speak: bool = True,
     ) -> tuple[list[Path], list[Speech]]:
         count = len(story.scenes)
         pictures: list[Path | None] = [None] * count
@@ -209,7 +195,7 @@ class Pipeline:
                 for index in range(0 if reference is not None else 1, count):
                     group.create_task(draw(index, first))
 
-        async def speak(index: int) -> None:
+        async def narrate(index: int) -> None:
             step, name = f"narration:{index + 1}", f"scene_{index + 1:02d}.wav"
             saved = await run.reuse(step, name)
             if saved is not None:
@@ -227,12 +213,13 @@ class Pipeline:
 
         percent = progress.media_percent()
         await run.sink(StageStarted(run.job_id, Stage.PICTURES, count, percent))
-        await run.sink(StageStarted(run.job_id, Stage.NARRATION, count, percent))
+        if speak:
+            await run.sink(StageStarted(run.job_id, Stage.NARRATION, count, percent))
         try:
             async with asyncio.TaskGroup() as group:
                 group.create_task(draw_all())
-                for index in range(count):
-                    group.create_task(speak(index))
+                for index in range(count if speak else 0):
+                    group.create_task(narrate(index))
         except BaseExceptionGroup as group_error:
             raise _first_leaf(group_error) from None
         return [p for p in pictures if p is not None], [s for s in speeches if s is not None]
@@ -274,7 +261,7 @@ class Pipeline:
         story: Story,
         pictures: list[Path],
         speeches: list[Speech],
-        progress: _Progress,
+        progress: StageMeter,
     ) -> list[Path | None]:
         """Animate every scene at once (within the clip bound); a scene whose clip fails,
         is filtered or runs out of time keeps its still picture."""
@@ -316,7 +303,7 @@ class Pipeline:
         index: int,
         picture: Path,
         speech: Speech,
-        progress: _Progress,
+        progress: StageMeter,
     ) -> tuple[Path | None, str]:
         """One scene's clip, or why it has none, from its checkpoints where they exist: a
         finished outcome, or a started operation (polled again rather than paid for twice)."""
@@ -368,7 +355,7 @@ class Pipeline:
         speeches: list[Speech],
         clips: list[Path | None],
     ) -> StoryVideo:
-        await run.sink(StageStarted(run.job_id, Stage.ASSEMBLY, 1, _MEDIA_END))
+        await run.sink(StageStarted(run.job_id, Stage.ASSEMBLY, 1, MEDIA_END))
         result = await assemble_story(
             story, run.request, pictures, speeches, run.workdir, self.limits, clips,
             self._encoder_slots,

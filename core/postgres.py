@@ -17,7 +17,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from core.database import POSTGRES, KeyedLocks, Row, Shielded
 from core.errors import ConfigurationError, StoreUnavailable
-from core.store_schema import CASTS, INBOUND_UPDATES
+from core.store_schema import CASTS, INBOUND_UPDATES, STORYBOARDS
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +86,7 @@ MIGRATIONS: list[tuple[str, Callable[[], str]]] = [
     ("pg002_procrastinate", _procrastinate_schema),
     ("pg003_inbound_updates", lambda: ";\n".join(INBOUND_UPDATES)),
     ("pg004_casts", lambda: ";\n".join(CASTS)),
+    ("pg005_storyboards", lambda: ";\n".join(STORYBOARDS)),
 ]
 
 

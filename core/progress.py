@@ -101,6 +101,15 @@ class JobFailed:
 
 
 @dataclass(frozen=True, slots=True)
+class AwaitingApproval:
+    """A preview story's storyboard is ready (story and pictures): the job waits for the user
+    to redraw, edit, render or cancel; no worker holds it meanwhile."""
+
+    job_id: JobId
+    scenes: int
+
+
+@dataclass(frozen=True, slots=True)
 class JobCancelled:
     """The user or the operator cancelled the job."""
 
@@ -116,13 +125,16 @@ ProgressEvent = (
     | JobSucceeded
     | JobFailed
     | JobCancelled
+    | AwaitingApproval
 )
 
 TERMINAL = (JobSucceeded, JobFailed, JobCancelled)
+# After these, no worker runs the job (for now): followers stop, the outbox looks for work.
+HANDED_OVER = (*TERMINAL, AwaitingApproval)
 _EVENT_TYPES: dict[str, TypeAdapter[Any]] = {
     kind.__name__: TypeAdapter(kind)
     for kind in (Queued, StageStarted, StageProgressed, SceneAnimating, ProviderWaiting,
-                 JobSucceeded, JobFailed, JobCancelled)
+                 JobSucceeded, JobFailed, JobCancelled, AwaitingApproval)
 }  # fmt: skip
 
 

@@ -38,7 +38,9 @@ from core.models import (
 from core.outbox import DeliveryPolicy, Outbox
 from core.outbox import Handler as DeliveryHandler
 from core.progress import (
+    HANDED_OVER,
     TERMINAL,
+    AwaitingApproval,
     JobCancelled,
     JobFailed,
     JobSucceeded,
@@ -49,6 +51,8 @@ from core.progress import (
     decode_event,
 )
 from core.store import JobStore
+from core.storyboard_desk import StoryboardDesk
+from core.storyboards import Storyboards
 from core.worker import end_cancelled
 
 __all__ = ["SAVE_TO_CLOUD", "DeliveryHandler", "DeliveryPolicy", "JobService", "StoredCopy"]
@@ -77,6 +81,10 @@ class JobService:
         casts: Casts | None = None,
     ) -> None:
         self._store, self._dispatcher, self._bus = store, dispatcher, bus
+        # A preview story's storyboard: redraw, edit, render (`core.storyboard_desk`).
+        self.storyboards = StoryboardDesk(
+            Storyboards(store.database), dispatcher, admission, artifacts
+        )
         self._artifacts, self._outbox, self._admission = artifacts, outbox, admission
         self._validate, self._policy = validate, delivery_policy or DeliveryPolicy()
         self._leadership = leadership or SoleProcess()
@@ -198,7 +206,8 @@ class JobService:
         returned unchanged."""
         if not await self._store.request_cancel(job_id):
             return await self._store.get(job_id)
-        if await self._dispatcher.withdraw(job_id):
+        waiting = (await self._store.get(job_id)).status is JobStatus.AWAITING_APPROVAL
+        if waiting or await self._dispatcher.withdraw(job_id):  # no worker holds it
             await end_cancelled(self._store, self._artifacts, self._bus, job_id, self.metrics)
             return await self._store.get(job_id)
         with self._bus.listen(job_id) as events:
@@ -275,14 +284,14 @@ class JobService:
         with self._bus.listen(job_id) as events:
             current = await self.state(job_id)
             yield current
-            if isinstance(current, TERMINAL):
+            if isinstance(current, HANDED_OVER):
                 return
             while True:
                 event = await events.get()
                 if event == current:  # the state read was this very event
                     continue
                 yield event
-                if isinstance(event, TERMINAL):
+                if isinstance(event, HANDED_OVER):
                     return
 
     async def state(self, job_id: JobId) -> ProgressEvent:
@@ -297,6 +306,9 @@ class JobService:
                 return JobCancelled(job_id)
             case JobStatus.PENDING:
                 return Queued(job_id, await self._dispatcher.position(job_id) or 1)
+            case JobStatus.AWAITING_APPROVAL:
+                board = await self.storyboards.get(job)
+                return AwaitingApproval(job_id, len(board.scenes))
         stored = await self._store.last_event(job_id)
         if stored is not None:
             return decode_event(stored)

@@ -142,13 +142,13 @@ class JobStore:
 
     async def claim(self, job_id: str) -> Job | None:
         """Take an unfinished job for a run: `processing`, the next attempt number. None if it
-        finished or a cancel was requested meanwhile."""
+        finished, waits for approval, or a cancel was requested meanwhile."""
         now = _now()
         changed = await self._write(
             "UPDATE jobs SET status = 'processing', attempt = attempt + 1,"
             " started_at = COALESCE(started_at, ?), updated_at = ?"
-            " WHERE id = ? AND status NOT IN (?,?,?) AND cancel_requested = 0",
-            (now, now, job_id, *_ENDED),
+            " WHERE id = ? AND status NOT IN (?,?,?,?) AND cancel_requested = 0",
+            (now, now, job_id, *_ENDED, JobStatus.AWAITING_APPROVAL.value),
         )
         return await self.get(job_id) if changed else None
 
@@ -324,7 +324,9 @@ class JobStore:
         if record is not None:
             sets += f", attempts = {self._append_attempt}"
             args.append(record)
-        where = "WHERE job_id = ? AND consumer = ?"
+        # A row queued anew meanwhile (tries back to 0: a storyboard to show again) is left
+        # for its own next try.
+        where = "WHERE job_id = ? AND consumer = ? AND tries > 0"
         await self._write(f"UPDATE outbox SET {sets} {where}", (*args, job_id, consumer))
 
     # ------------------------------------------------------------------ plumbing

@@ -45,6 +45,8 @@ CASTS = (
     " cast_json TEXT NOT NULL)",
     "CREATE INDEX casts_by_chat ON casts (platform, user_id, chat_id, created_at)",
 )
+# A preview job's storyboard (`core.storyboards`); PostgreSQL's pg005 runs this too.
+STORYBOARDS = ("ALTER TABLE jobs ADD COLUMN storyboard TEXT",)
 MIGRATIONS: list[tuple[str, Migration]] = []
 
 
@@ -152,6 +154,13 @@ async def m004_inbound_updates(db: aiosqlite.Connection) -> None:
 async def m005_casts(db: aiosqlite.Connection) -> None:
     """The casts of finished stories, kept for their sequels."""
     for statement in CASTS:
+        await db.execute(statement)
+
+
+@migration
+async def m006_storyboards(db: aiosqlite.Connection) -> None:
+    """The storyboard a preview story waits with for the user's approval."""
+    for statement in STORYBOARDS:
         await db.execute(statement)
 
 

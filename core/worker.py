@@ -35,6 +35,7 @@ from core.models import (
 )
 from core.pipeline import Pipeline
 from core.progress import (
+    AwaitingApproval,
     ClipPhase,
     JobCancelled,
     JobFailed,
@@ -49,6 +50,8 @@ from core.progress import (
     encode_event,
 )
 from core.store import JobStore
+from core.storyboard import Drafted, Storyboard, board_consumer
+from core.storyboards import Storyboards
 
 log = logging.getLogger(__name__)
 
@@ -67,12 +70,21 @@ _KEEP_WITH_OUTPUTS = ("story.json",)
 
 def consumers_of(job: Job, status: JobStatus, *, default_webhook: bool) -> list[str]:
     """Who waits in the outbox for a job that ended with `status`: its chat platform (for a
-    completed job), and the webhook (an HTTP job with a URL, completed or failed)."""
+    completed job), and the webhook (an HTTP job with a URL, completed or failed). A job whose
+    storyboard is ready (or expired) waits for their storyboard consumers."""
     waiting = []
-    if status is JobStatus.COMPLETED and job.origin.platform not in LOCAL_PLATFORMS:
-        waiting.append(job.origin.platform)
+    chat = job.origin.platform not in LOCAL_PLATFORMS
     has_url = default_webhook or "webhook_url" in job.origin.extra
-    if job.origin.platform == "http" and has_url and status is not JobStatus.CANCELLED:
+    webhook = job.origin.platform == "http" and has_url
+    if status is JobStatus.AWAITING_APPROVAL:
+        return [
+            board_consumer(c)
+            for c, wanted in ((job.origin.platform, chat), (WEBHOOK, webhook))
+            if wanted
+        ]
+    if status is JobStatus.COMPLETED and chat:
+        waiting.append(job.origin.platform)
+    if webhook and status is not JobStatus.CANCELLED:
         waiting.append(WEBHOOK)
     return waiting
 
@@ -106,6 +118,7 @@ class Worker:
         self.limits, self.default_webhook = limits, default_webhook
         self.metrics = metrics or Metrics()
         self.casts = casts
+        self.storyboards = Storyboards(store.database)
         self._wakeups: dict[JobId, asyncio.Event] = {}
 
     def wake(self, job_id: JobId) -> None:
@@ -120,7 +133,7 @@ class Worker:
         job = await self.store.claim(job_id)
         if job is None:
             current = await self.store.get(job_id)
-            if not current.status.finished:  # cancelled before it started
+            if current.cancel_requested and not current.status.finished:  # before it started
                 await self._cancelled(job_id)
             return
         try:
@@ -151,7 +164,7 @@ class Worker:
             log.exception("job %s: could not record its end", job_id)
             await self._failed(run.job, _UNEXPECTED)
 
-    async def _settle(self, run: _Run, task: asyncio.Task[JobResult]) -> None:
+    async def _settle(self, run: _Run, task: asyncio.Task[JobResult | Drafted]) -> None:
         if task.cancelled():
             if run.cancelled_by_request:
                 await self._cancelled(run.job.id)
@@ -170,9 +183,13 @@ class Worker:
             log.error("job %s: unexpected error", run.job.id, exc_info=error)
             await self._failed(run.job, _UNEXPECTED)
             return
-        await self._completed(run, task.result())
+        result = task.result()
+        if isinstance(result, Drafted):
+            await self._drafted(run.job, result)
+        else:
+            await self._completed(run, result)
 
-    async def _watch_cancel(self, run: _Run, task: asyncio.Task[JobResult]) -> None:
+    async def _watch_cancel(self, run: _Run, task: asyncio.Task[JobResult | Drafted]) -> None:
         """Cancel the run once a cancel request is in the store: woken at once by `wake`, else
         found by polling, so a request from another process is seen too."""
         wakeup = self._wakeups[run.job.id]
@@ -186,13 +203,13 @@ class Worker:
                 task.cancel()
                 return
 
-    async def _made(self, run: _Run) -> JobResult:
+    async def _made(self, run: _Run) -> JobResult | Drafted:
         """The job's result, its outputs stored (before the job is recorded as completed)."""
         result = await self._attempts(run)
         await self.artifacts.persist(run.job.id)
         return result
 
-    async def _attempts(self, run: _Run) -> JobResult:
+    async def _attempts(self, run: _Run) -> JobResult | Drafted:
         """Re-run the job after a transient failure; checkpoints skip finished steps."""
         job, sink = run.job, self._sink(run)
         steps = _StoreSteps(self.store, self.artifacts, job, await self.store.steps(job.id))
@@ -203,7 +220,10 @@ class Worker:
                     return await self.pipeline.make_video(
                         job.id, job.request, workdir, sink, steps
                     )
-                return await self.pipeline.run(job.id, job.request, workdir, sink, steps)
+                board = await self.storyboards.get(job.id) if job.request.preview else None
+                return await self.pipeline.run(
+                    job.id, job.request, workdir, sink, steps, board=board
+                )
             except ProviderUnavailable as exc:
                 if attempt == self.limits.step_retries:
                     raise
@@ -273,6 +293,17 @@ class Worker:
             await self.artifacts.delete(job.id, HERO_PHOTO)
         await self.bus.publish(JobSucceeded(job.id, result))
 
+    async def _drafted(self, job: Job, drafted: Drafted) -> None:
+        """A preview story's pictures are drawn: it waits for its user, holding no slot."""
+        board = await self.storyboards.get(job.id)
+        if board is None:
+            board = Storyboard.of_story(drafted.story, self.limits.preview_redraws)
+        waiting = consumers_of(
+            job, JobStatus.AWAITING_APPROVAL, default_webhook=self.default_webhook
+        )
+        if await self.storyboards.ready(job, board, waiting):
+            await self.bus.publish(AwaitingApproval(job.id, len(board.scenes)))
+
     async def _keep_cast(self, job: Job, result: JobResult) -> None:
         """A story's cast, kept for its sequels (a failure only costs the sequel)."""
         if self.casts is None or not isinstance(result, StoryVideo):
@@ -286,7 +317,7 @@ class Worker:
         waiting = consumers_of(job, JobStatus.FAILED, default_webhook=self.default_webhook)
         if await self.store.fail(job.id, job.attempt, reason, waiting):
             self.metrics.job_ended(job, JobStatus.FAILED)
-            await _discard(self.artifacts, job.id)
+            await discard_files(self.artifacts, job.id)
             await self.bus.publish(JobFailed(job.id, reason))
 
     async def _cancelled(self, job_id: JobId) -> None:
@@ -299,11 +330,11 @@ async def end_cancelled(
     """A job ends `cancelled` (once): its checkpoints and files go, its followers are told."""
     if await store.cancelled(job_id):
         metrics.job_ended(await store.get(job_id), JobStatus.CANCELLED)
-        await _discard(artifacts, job_id)
+        await discard_files(artifacts, job_id)
         await bus.publish(JobCancelled(job_id))
 
 
-async def _discard(artifacts: ArtifactStore, job_id: JobId) -> None:
+async def discard_files(artifacts: ArtifactStore, job_id: JobId) -> None:
     """Remove an ended job's files; a bucket out of reach leaves them to the expiry sweep."""
     try:
         await artifacts.remove(job_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import math
+import re
 import struct
 from collections.abc import Collection
 
@@ -89,7 +90,7 @@ class FakeIllustrator:
         self.references.append(reference)
         if scene.image_prompt in self.blocked or len(self.prompts) == self.fail_on:
             raise ContentRejected("the picture was blocked")
-        index = int(scene.image_prompt.rsplit(" ", 1)[-1]) - 1
+        index = int(re.findall(r"\d+", scene.image_prompt)[0]) - 1  # "picture 2. a hint"
         buffer = io.BytesIO()
         Image.new("RGB", self.size, PALETTE[index % len(PALETTE)]).save(buffer, "PNG")
         return buffer.getvalue()
