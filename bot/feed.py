@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from bot.render import ProgressView, chat_progress
 from core.models import JobId
-from core.progress import JobCancelled, JobFailed, JobSucceeded
+from core.progress import AwaitingApproval, JobCancelled, JobFailed, JobSucceeded
 from core.service import JobService
 
 # show(text, final): a progress tick (final=False, may be dropped by the platform's throttle)
@@ -39,6 +39,8 @@ async def follow(jobs: JobService, job_id: JobId, interval_s: float, show: Show)
                         return
                     case JobCancelled():
                         await show("🚫 Cancelled.", True)
+                        return
+                    case AwaitingApproval():  # the storyboard's delivery takes it from here
                         return
                 pending = asyncio.ensure_future(anext(events))
             await show(chat_progress(view, time.monotonic() - started), False)

@@ -8,6 +8,7 @@ from typing import assert_never
 from bot.options import OPTION_HELP
 from core.models import JobResult, VideoClips, Voice
 from core.progress import (
+    AwaitingApproval,
     ClipPhase,
     JobCancelled,
     JobFailed,
@@ -69,6 +70,9 @@ class ProgressView:
             case JobCancelled():
                 self.finished, self.active = True, {}
                 self.outcome = "Cancelled"
+            case AwaitingApproval(scenes=scenes):
+                self.active, self.waiting = {}, None
+                self.outcome = f"Storyboard ready: {scenes} scenes wait for your approval"
             case _:
                 assert_never(event)
 
@@ -173,6 +177,7 @@ def help_text(
         f"• language: {OPTION_HELP['language']}\n"
         f"• captions: {OPTION_HELP['captions']}\n"
         f"• animate: {OPTION_HELP['animate']}\n"
+        f"• preview: {OPTION_HELP['preview']}\n"
         f"• voice: {listed}{more}\n\n"
         "Other commands: /sequel (the next part of your last story), /status (your recent "
         "stories), /cancel (stop your story)."
