@@ -33,7 +33,7 @@ typecheck: install
 	$(BIN)/mypy
 
 test: install  ## two workers: one per core
-	$(BIN)/pytest -n 2
+	$(BIN)/pytest -n 2 --durations=15
 
 check: lint typecheck test
 
