@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from rich.table import Table
 from rich.text import Text
 
-from bot import cli_jobs
+from bot import cli_jobs, cli_storyboard
 from bot.cli_jobs import out
 from bot.serve import FRONT_ENDS, enabled_front_ends, secrets_of, serve
 from core.bootstrap import describe, list_jobs, migrate_store
@@ -68,6 +68,10 @@ def _parser() -> argparse.ArgumentParser:
         "--animate", action="store_true", help="bring each scene to life with a video model"
     )
     story.add_argument("--keep", action="store_true", help="keep the work folder")
+    story.add_argument(
+        "--preview", action="store_true",
+        help="stop at a storyboard (the scenes' pictures and lines) to redraw or edit first",
+    )  # fmt: skip
 
     video = commands.add_parser("video", help="make a short video clip from a prompt")
     video.add_argument("prompt", help='what the clip shows, e.g. "a kitten chasing a leaf"')
@@ -103,6 +107,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     jobs = commands.add_parser("jobs", help="list recent jobs")
     jobs.add_argument("--limit", type=int, default=20, help="how many (default 20)")
+    cli_storyboard.add_commands(commands)
     return parser
 
 
@@ -131,11 +136,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             case "voices":
                 return _voices(settings)
             case "story":
-                return cli_jobs.story(args, settings)
+                return cli_jobs.story(args, settings, cli_storyboard.show_board)
             case "video":
                 return cli_jobs.video(args, settings)
             case "resume":
-                return cli_jobs.resume(args, settings)
+                return cli_jobs.resume(args, settings, cli_storyboard.show_board)
+            case "redraw":
+                return cli_storyboard.redraw(args, settings)
+            case "edit":
+                return cli_storyboard.edit(args, settings)
+            case "render":
+                return cli_storyboard.render(args, settings)
     except CoreError as exc:  # the back end's settings, found before any job
         _error(str(exc))
         return 2 if isinstance(exc, ConfigurationError) else 1

@@ -1,5 +1,6 @@
 """The CLI's one-off jobs: `storybot story`, `video` and `resume` run a job in this process with
-a progress bar, then copy its files where the user asked."""
+a progress bar, then copy its files where the user asked (a preview story stops at its
+storyboard, which `bot.cli_storyboard` shows)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ import os
 import re
 import shutil
 import unicodedata
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -30,20 +32,26 @@ from core.models import (
     Job,
     JobId,
     JobResult,
+    JobStatus,
     Origin,
     StoryRequest,
     StoryVideo,
     Style,
     VideoRequest,
 )
-from core.progress import JobCancelled, JobFailed, JobSucceeded
+from core.progress import AwaitingApproval, JobCancelled, JobFailed, JobSucceeded
 from core.service import JobService
 
 err = Console(stderr=True, highlight=False)
 out = Console(highlight=False)
 
-Submit = Callable[[JobService, Origin], Awaitable[Job]]
-Run = Callable[[list[JobId]], Coroutine[Any, Any, tuple[Job, JobResult, Path]]]
+# Starts a job or acts on one (a redraw, the render): the job to follow from there.
+Act = Callable[[JobService], Awaitable[Job]]
+# Shows a storyboard that became ready: the service, the job, the path its video will have.
+ShowBoard = Callable[[JobService, Job, Path], Awaitable[None]]
+# What `run_job` returns: the job, its result (None: it waits at its storyboard), its output.
+Ran = tuple[Job, JobResult | None, Path]
+Run = Callable[[list[JobId]], Coroutine[Any, Any, Ran]]
 
 
 def error(message: str, label: str = "error") -> None:
@@ -51,8 +59,9 @@ def error(message: str, label: str = "error") -> None:
     err.print(Text.assemble((f"{label}: ", "red"), message), soft_wrap=True)
 
 
-def story(args: argparse.Namespace, settings: Settings) -> int:
-    """`storybot story THEME [options]`."""
+def story(args: argparse.Namespace, settings: Settings, show_board: ShowBoard) -> int:
+    """`storybot story THEME [options]` (with `--preview`: up to the storyboard, shown by
+    `show_board`)."""
     if args.music is not None:
         settings = settings.model_copy(update={"music_path": args.music})
     try:
@@ -69,7 +78,8 @@ def story(args: argparse.Namespace, settings: Settings) -> int:
         error(str(exc))
         return 1
 
-    async def submit(jobs: JobService, origin: Origin) -> Job:
+    async def submit(jobs: JobService) -> Job:
+        origin = _origin(destination)
         if args.sequel_of is not None:
             return await jobs.submit_sequel(
                 request, origin, of=JobId(args.sequel_of), keep_files=args.keep
@@ -77,9 +87,9 @@ def story(args: argparse.Namespace, settings: Settings) -> int:
         return await jobs.submit_story(request, origin, keep_files=args.keep, hero=hero)
 
     run = functools.partial(
-        _run_job, settings, submit=submit, destination=destination, keep=args.keep
+        run_job, settings, act=submit, destination=destination, show_board=show_board
     )
-    return _finish(run, settings, keep=args.keep)
+    return finish(run, settings)
 
 
 def video(args: argparse.Namespace, settings: Settings) -> int:
@@ -92,20 +102,44 @@ def video(args: argparse.Namespace, settings: Settings) -> int:
         error(str(exc))
         return 1
 
-    async def submit(jobs: JobService, origin: Origin) -> Job:
+    async def submit(jobs: JobService) -> Job:
+        origin = _origin(destination)
         return await jobs.submit_video(request, origin, image=image, keep_files=args.keep)
 
-    run = functools.partial(
-        _run_job, settings, submit=submit, destination=destination, keep=args.keep
-    )
-    return _finish(run, settings, keep=args.keep)
+    run = functools.partial(run_job, settings, act=submit, destination=destination)
+    return finish(run, settings)
 
 
-def resume(args: argparse.Namespace, settings: Settings) -> int:
-    """`storybot resume JOB_ID`: finish an interrupted CLI job from its checkpoints."""
-    return _finish(
-        functools.partial(_run_job, settings, resume=JobId(args.job_id)), settings, keep=False
-    )
+def resume(args: argparse.Namespace, settings: Settings, show_board: ShowBoard) -> int:
+    """`storybot resume JOB_ID`: finish an interrupted CLI job from its checkpoints (a preview
+    story up to its storyboard, shown again if it is waiting already)."""
+
+    async def again(jobs: JobService) -> Job:
+        job = await cli_job(jobs, JobId(args.job_id))
+        if job.status is not JobStatus.AWAITING_APPROVAL:
+            await jobs.resume(job.id)
+        return job
+
+    run = functools.partial(run_job, settings, act=again, show_board=show_board)
+    return finish(run, settings)
+
+
+async def cli_job(jobs: JobService, job_id: JobId) -> Job:
+    """A job that `storybot story` or `video` started (`JobNotFound`, `InvalidRequest`)."""
+    job = await jobs.get(job_id)
+    if job.origin.platform != "cli":
+        raise InvalidRequest(f"job {job_id} belongs to {job.origin.platform}")
+    return job
+
+
+def destination_of(job: Job) -> Path:
+    """Where a CLI job's video goes: the `--out` it was started with."""
+    return Path(job.origin.extra["out"])
+
+
+def _origin(destination: Path) -> Origin:
+    """A CLI job's origin: this user, and the output path (for `resume` and `render`)."""
+    return Origin("cli", getpass.getuser(), extra={"out": str(destination.resolve())})
 
 
 def slugify(text: str, max_len: int = 48) -> str:
@@ -124,6 +158,7 @@ def _story_request(args: argparse.Namespace, settings: Settings) -> StoryRequest
         language=args.language,
         captions=False if args.no_captions else None,
         animate=args.animate,
+        preview=args.preview,  # never STORYBOT_PREVIEW_DEFAULT: the command line says
     )
     return options.request(args.theme if args.theme is not None else SEQUEL_THEME, settings)
 
@@ -160,8 +195,9 @@ def _say_backend(backend: str) -> None:
     err.print(f"Back end: [bold]{backend}[/]{note}")
 
 
-def _finish(run: Run, settings: Settings, *, keep: bool) -> int:
-    """Run a CLI job to the end and report it in one line (or a one-line error)."""
+def finish(run: Run, settings: Settings) -> int:
+    """Run a CLI job to the end, or to its storyboard, and report it in one line (or a one-line
+    error)."""
     started: list[JobId] = []
     try:
         job, result, destination = asyncio.run(run(started))
@@ -175,7 +211,9 @@ def _finish(run: Run, settings: Settings, *, keep: bool) -> int:
         hint = f" — resume with `storybot resume {started[0]}`" if started else ""
         err.print(f"interrupted{hint}")
         return 130
-    if keep:
+    if result is None:  # it waits at its storyboard, shown already
+        return 0
+    if job.keep_files:
         err.print(f"Work files kept in {settings.jobs_dir / job.id}")
     shape = f"{result.duration_s:.1f} s, {result.width}×{result.height}"
     if isinstance(result, StoryVideo):
@@ -194,42 +232,47 @@ def _finish(run: Run, settings: Settings, *, keep: bool) -> int:
     return 0
 
 
-async def _run_job(
+@asynccontextmanager
+async def open_jobs(settings: Settings) -> AsyncIterator[JobService]:
+    """The core in this process, with one job slot: a CLI command runs its job itself."""
+    one_slot = settings.model_copy(update={"max_concurrent_jobs": 1})
+    async with open_storybot(one_slot) as storybot:
+        yield storybot.service
+
+
+async def run_job(
     settings: Settings,
     started: list[JobId],
     *,
-    submit: Submit | None = None,
+    act: Act,
     destination: Path | None = None,
-    keep: bool = False,
-    resume: JobId | None = None,
-) -> tuple[Job, JobResult, Path]:
-    """Run one job (new, or `resume`d) in this process with a progress bar; copy its files to
-    the destination. `started` receives the job id as soon as it exists."""
-    one_slot = settings.model_copy(update={"max_concurrent_jobs": 1})
-    async with open_storybot(one_slot) as storybot:
-        jobs = storybot.service
-        if resume is not None:
-            job = await jobs.get(resume)
-            if job.origin.platform != "cli":
-                raise InvalidRequest(f"job {resume} belongs to {job.origin.platform}")
-            destination, keep = Path(job.origin.extra["out"]), job.keep_files
-            await jobs.resume(job.id)
-        else:
-            assert submit is not None  # a new job has both
-            assert destination is not None
-            origin = Origin("cli", getpass.getuser(), extra={"out": str(destination.resolve())})
-            job = await submit(jobs, origin)  # a refused request stops here, in one line
+    show_board: ShowBoard | None = None,
+) -> Ran:
+    """Start a job or act on one (`act`), follow it with a progress bar until it ends, then
+    copy its files to `destination` (by default its `--out`); a preview story that stops at
+    its storyboard goes to `show_board`. `started` receives the job id as soon as it exists."""
+    async with open_jobs(settings) as jobs:
+        job = await act(jobs)  # a refused request or action stops here, in one line
+        if destination is None:  # a job started earlier: where its `--out` said
+            destination = destination_of(job)
         _say_backend(jobs.capabilities.backend)
         started.append(job.id)
-        result = await _follow(jobs, job.id)
-        await _copy_outputs(jobs, await jobs.get(job.id), result, destination)
-        if not keep:
+        outcome = await _follow(jobs, job.id)
+        job = await jobs.get(job.id)
+        if isinstance(outcome, AwaitingApproval):
+            if show_board is None:  # only a story has a storyboard
+                raise CoreError(f"job {job.id} waits for approval: storybot render {job.id}")
+            await show_board(jobs, job, destination)
+            return job, None, destination
+        await _copy_outputs(jobs, job, outcome, destination)
+        if not job.keep_files:
             await jobs.discard_files(job.id)
-        return job, result, destination
+        return job, outcome, destination
 
 
-async def _follow(jobs: JobService, job_id: JobId) -> JobResult:
-    """Show a job's progress until it ends; its result, or its failure as `CoreError`."""
+async def _follow(jobs: JobService, job_id: JobId) -> JobResult | AwaitingApproval:
+    """Show a job's progress until it ends or waits at its storyboard: its result, the
+    storyboard's event, or its failure as `CoreError`."""
     view = ProgressView()
     columns = (
         SpinnerColumn(),
@@ -246,10 +289,12 @@ async def _follow(jobs: JobService, job_id: JobId) -> JobResult:
             match event:
                 case JobFailed(reason=reason):
                     raise CoreError(reason)
-                case JobCancelled():
-                    raise CoreError("the job was cancelled")
+                case JobCancelled():  # by the user, or a storyboard left waiting too long
+                    raise CoreError((await jobs.get(job_id)).error or "the job was cancelled")
                 case JobSucceeded(result=result):
                     return result
+                case AwaitingApproval():
+                    return event
     raise CoreError("the job ended without a result")  # subscribe() always ends a job
 
 

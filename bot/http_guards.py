@@ -1,5 +1,5 @@
-"""The HTTP API's guards: every error answered as JSON, bodies capped before parsing, and MP4
-downloads whose range errors are JSON too."""
+"""The HTTP API's guards: every error answered as JSON, bodies capped before parsing, and file
+downloads (MP4s, pictures, subtitles) whose range errors are JSON too."""
 
 import contextlib
 import math
@@ -22,6 +22,7 @@ from core.errors import (
     InvalidRequest,
     JobNotFound,
     LimitReached,
+    NotAwaitingApproval,
     ProviderError,
     StoreUnavailable,
 )
@@ -52,10 +53,14 @@ _DESCRIPTIONS = {
 }
 
 
-def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
-    """The OpenAPI description of these error answers of a route."""
+def error_responses(
+    *codes: int, described: Mapping[int, str] | None = None
+) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI description of these error answers of a route; `described` replaces the
+    usual description of some."""
+    descriptions = {**_DESCRIPTIONS, **(described or {})}
     responses: dict[int | str, dict[str, Any]] = {
-        code: {"model": ErrorBody, "description": _DESCRIPTIONS[code]} for code in codes
+        code: {"model": ErrorBody, "description": descriptions[code]} for code in codes
     }
     if 429 in responses:
         retry = {"description": "seconds to wait", "schema": {"type": "integer"}}
@@ -110,6 +115,8 @@ def install_error_handlers(app: FastAPI) -> None:
             return json_error(404, str(exc))
         if isinstance(exc, CastExpired):
             return json_error(410, str(exc))
+        if isinstance(exc, NotAwaitingApproval):  # a storyboard action at the wrong time
+            return json_error(409, str(exc))
         if isinstance(exc, ProviderError):  # ConfigurationError among them: these credentials
             return json_error(503, str(exc))
         if isinstance(exc, StoreUnavailable):  # the shared database is away for a moment
@@ -186,10 +193,10 @@ class BodyLimit:
 
 
 class Mp4File(FileResponse):
-    """An MP4 download (Starlette serves `Range` requests); its range errors answer JSON like
-    every other error, where Starlette would answer plain text. The file is opened before the
-    answer starts and held to its end, so housekeeping removing it meanwhile cuts nothing short
-    (a file already gone answers 410)."""
+    """A job file's download: an MP4, a picture, subtitles (Starlette serves `Range` requests);
+    its range errors answer JSON like every other error, where Starlette would answer plain
+    text. The file is opened before the answer starts and held to its end, so housekeeping
+    removing it meanwhile cuts nothing short (a file already gone answers 410)."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Send the file, or replace a 4xx Starlette produced with our JSON error."""

@@ -1,6 +1,6 @@
 """The REST job API's routes (FastAPI), by concern: starting jobs, reading and cancelling them,
-downloading their videos, and the service's health. JSON in, core requests out; jobs in, JSON
-out — nothing more."""
+downloading their videos, and the service's health (a story's storyboard: `bot.http_storyboard`).
+JSON in, core requests out; jobs in, JSON out — nothing more."""
 
 # No `from __future__ import annotations`: FastAPI reads the route functions' annotations at
 # run time, and the routes are closures over the job service (see `create_app`).
@@ -29,6 +29,7 @@ from bot.http_metrics import add_metrics_route
 from bot.http_shapes import (
     Accepted,
     Health,
+    JobIdPath,
     JobView,
     StoryGenerate,
     VideoGenerate,
@@ -36,6 +37,8 @@ from bot.http_shapes import (
     estimated_seconds,
     job_view,
 )
+from bot.http_story_shapes import draft_of
+from bot.http_storyboard import add_story_routes
 from bot.options import StoryOptions, VideoOptions
 from core.config import ProviderChoice, Settings
 from core.errors import ArtifactMissing, JobNotFound
@@ -64,8 +67,6 @@ _MP4_RESPONSES = {
           "description": "the requested byte range(s) of the MP4"},
     **error_responses(400, 401, 403, 404, 409, 410, 416),
 }  # fmt: skip
-
-JobIdPath = Annotated[str, PathParam(min_length=1, max_length=64)]
 
 
 @dataclass(frozen=True)
@@ -116,7 +117,9 @@ class _Api:
         where = await self.jobs.queue_position(job.id) if position else None
         webhook = await self.jobs.delivery(job.id, WEBHOOK)
         copies = await self.jobs.copies_in_bucket(job)
-        return job_view(job, str(request.base_url), where, webhook, copies)
+        base_url = str(request.base_url)
+        draft = await draft_of(self.jobs, job, base_url)
+        return job_view(job, base_url, where, webhook, copies, draft)
 
 
 def create_app(jobs: JobService, settings: Settings) -> FastAPI:
@@ -133,6 +136,7 @@ def create_app(jobs: JobService, settings: Settings) -> FastAPI:
     _generate_routes(app, api)
     _job_routes(app, api)
     _file_route(app, api)
+    add_story_routes(app, api)
     _health_route(app, api)
     add_metrics_route(app, jobs, api.who)
     return app
@@ -188,6 +192,7 @@ def _generate_routes(app: FastAPI, api: _Api) -> None:
         options = StoryOptions(
             scenes=body.scenes, aspect=body.aspect_ratio, style=body.style, voice=body.voice,
             language=body.language, captions=body.captions, animate=body.animate,
+            preview=body.preview,
         )  # fmt: skip
         story = options.request(body.theme or SEQUEL_THEME, api.settings)
         where = api.origin(caller, request, body.webhook_url, body.save_to_cloud)
@@ -216,9 +221,10 @@ def _job_routes(app: FastAPI, api: _Api) -> None:
     async def result(
         job_id: JobIdPath, request: Request, caller: Annotated[str, Depends(api.who)]
     ) -> JobView:
-        """A completed job with its videos and how they were made."""
+        """A completed job with its videos and how they were made; a preview story waiting
+        for approval, with its storyboard."""
         job = await api.owned(job_id, caller)
-        if job.status is not JobStatus.COMPLETED:
+        if job.status not in (JobStatus.COMPLETED, JobStatus.AWAITING_APPROVAL):
             reason = f": {job.error}" if job.error else ""
             raise HTTPException(409, f"the job is {job.status.value}{reason}")
         return await api.view(job, request)

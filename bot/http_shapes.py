@@ -6,8 +6,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, Literal
 
+from fastapi import Path as PathParam
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, StringConstraints
 
+from bot.http_story_shapes import Draft, StoryboardView, StoryView, story_view
 from core.models import (
     MAX_SCENES,
     MAX_THEME_CHARS,
@@ -25,6 +27,9 @@ from core.models import (
     VideoRequest,
 )
 from core.service import StoredCopy
+
+# A job id in a route's path.
+JobIdPath = Annotated[str, PathParam(min_length=1, max_length=64)]
 
 # ---------------------------------------------------------------------------------- shapes
 
@@ -95,8 +100,16 @@ class StoryGenerate(BaseModel):
     animate: bool = Field(
         False, strict=True, description="bring each scene to life (slower; limited per day)"
     )
+    preview: bool | None = Field(
+        None, strict=True,
+        description="stop at a storyboard (the story and its pictures) to redraw a picture or "
+        "change a line before the video is made (`POST /api/stories/{job_id}/render`); "
+        "unset: STORYBOT_PREVIEW_DEFAULT",
+    )  # fmt: skip
     webhook_url: HttpUrl | None = Field(
-        None, description="POSTed to when the job completes or fails (else STORYBOT_WEBHOOK_URL)"
+        None,
+        description="POSTed to when the job completes or fails, and when its storyboard is "
+        "ready (else STORYBOT_WEBHOOK_URL)",
     )
     save_to_cloud: bool = Field(
         False, strict=True,
@@ -197,6 +210,17 @@ class JobView(BaseModel):
     started_at: datetime | None
     completed_at: datetime | None
     webhook: WebhookState | None = None
+    story: StoryView | None = Field(
+        None,
+        description="a story job's title and lines as finally used: the storyboard's while it "
+        "waits, the video's once completed",
+    )
+    storyboard: StoryboardView | None = Field(
+        None, description="while the status is awaiting_approval (a preview story)"
+    )
+    subtitles_url: str | None = Field(
+        None, description="a completed story's subtitles (.srt, same token)"
+    )
 
 
 class Health(BaseModel):
@@ -230,9 +254,11 @@ def job_view(
     queue_position: int | None = None,
     webhook: DeliveryRecord | None = None,
     copies: Sequence[StoredCopy] = (),
+    draft: Draft | None = None,
 ) -> JobView:
     """The JSON view of a job; `base_url` (ending in /) makes its download URLs absolute;
-    `copies` are its videos in object storage, in order."""
+    `copies` are its videos in object storage, in order; `draft` is a preview story's
+    storyboard and lines before it completes."""
     outcome = job.outcome if job.status is JobStatus.COMPLETED else None
     videos = []
     if outcome is not None:
@@ -268,7 +294,17 @@ def job_view(
         started_at=job.started_at,
         completed_at=job.completed_at,
         webhook=_webhook(webhook) if webhook is not None else None,
+        story=draft.story if draft is not None else story_view(job),
+        storyboard=draft.storyboard if draft is not None else None,
+        subtitles_url=_subtitles_url(job, base_url),
     )
+
+
+def _subtitles_url(job: Job, base_url: str) -> str | None:
+    result = job.result if job.status is JobStatus.COMPLETED else None
+    if not isinstance(result, StoryVideo) or result.subtitles is None:
+        return None
+    return f"{base_url}api/stories/{job.id}/subtitles"
 
 
 def _webhook(record: DeliveryRecord) -> WebhookState:
@@ -298,6 +334,8 @@ def _message(job: Job, position: int | None, videos: int) -> str:
             return f"{videos} video(s) ready"
         case JobStatus.FAILED | JobStatus.CANCELLED:
             return job.status.value
+        case JobStatus.AWAITING_APPROVAL:
+            return "storyboard ready: redraw a picture, change a line, or render the video"
         case _:
             return job.message or job.status.value
 

@@ -15,6 +15,7 @@ from core.config import Settings
 from core.errors import ConfigurationError
 from core.logs import configure_logging
 from core.models import WEBHOOK
+from core.storyboard import board_consumer
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +107,8 @@ async def serve(
         telegram = http = None
         if front_ends:
             jobs.deliver_with(WEBHOOK, webhooks.send, webhooks.policy)
+            # A storyboard ready for approval (or expired) fires the job's webhook too.
+            jobs.deliver_with(board_consumer(WEBHOOK), webhooks.storyboards(jobs), webhooks.policy)
             if settings.telegram_bot_token is not None:
                 telegram = TelegramAdapter(jobs, settings)
             if settings.http_port is not None:  # before Telegram is told of a webhook on it

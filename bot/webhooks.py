@@ -1,5 +1,6 @@
-"""Webhooks: when an HTTP job completes or fails, its result is POSTed to the job's URL, signed
-with HMAC-SHA256, retried with back-off by the outbox, and every attempt recorded there."""
+"""Webhooks: when an HTTP job completes or fails, or its storyboard is ready for approval (or
+expired), it is POSTed to the job's URL, signed with HMAC-SHA256, retried with back-off by the
+outbox, and every attempt recorded there."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import hashlib
 import hmac
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
@@ -14,10 +16,11 @@ from typing import Any
 import httpx
 
 from bot.http_shapes import job_view
+from bot.http_story_shapes import Draft, draft_of
 from core.config import Settings
 from core.errors import AttemptFailed, DeliveryRefused
 from core.models import DeliveryAttempt, Job, JobStatus
-from core.service import DeliveryPolicy
+from core.service import DeliveryPolicy, JobService
 
 log = logging.getLogger(__name__)
 
@@ -29,12 +32,27 @@ def sign(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def payload(job: Job, environment: str = "production") -> dict[str, Any]:
+def payload(
+    job: Job, environment: str = "production", draft: Draft | None = None
+) -> dict[str, Any]:
     """The seed's webhook body: `data` holds the result of a completed job, else `error` says
-    why it failed; `environment` names the deployment that sent it."""
+    why it failed; `environment` names the deployment that sent it.
+
+    A preview story whose storyboard is ready (status `awaiting_approval`, sent again after
+    each redraw) has `data` too: `{"job_id", "status", "storyboard": {"scenes": [{"index",
+    "narration", "image_prompt", "picture_url", "redraws_left", "draws"}]}, "story": {"title",
+    "scenes": [{"index", "narration"}]}}` — the same objects as the job's status — from `draft`.
+    A storyboard that waited too long is `cancelled`, `error` saying so, without data."""
     completed = job.status is JobStatus.COMPLETED
-    data = None
-    if completed:
+    data: dict[str, Any] | None = None
+    if job.status is JobStatus.AWAITING_APPROVAL and draft is not None:
+        data = {
+            "job_id": job.id,
+            "status": job.status.value,
+            "storyboard": draft.storyboard.model_dump(mode="json") if draft.storyboard else None,
+            "story": draft.story.model_dump(mode="json"),
+        }
+    elif completed:
         view = job_view(job, job.origin.extra.get("base_url", "/"))
         metadata = view.generation_metadata
         data = {
@@ -53,7 +71,7 @@ def payload(job: Job, environment: str = "production") -> dict[str, Any]:
         "content_type": job.kind.value,
         # When the job ended: a retry carries the same bytes and signature as the first try.
         "timestamp": (job.completed_at or job.updated_at).isoformat(),
-        "has_data": completed,
+        "has_data": data is not None,
         "data": data,
         "error": job.error,
         "environment": environment,
@@ -62,7 +80,9 @@ def payload(job: Job, environment: str = "production") -> dict[str, Any]:
 
 class WebhookSender:
     """Sends the webhook of every finished HTTP job: the outbox's `webhook` consumer (register
-    `send` with `JobService.deliver_with(WEBHOOK, sender.send, sender.policy)`).
+    `send` with `JobService.deliver_with(WEBHOOK, sender.send, sender.policy)`), and of every
+    storyboard ready or expired: its `webhook:storyboard` consumer (register
+    `sender.storyboards(jobs)` with `deliver_with(board_consumer(WEBHOOK), …)`).
 
     The URL is the job's own `webhook_url` (stored in its origin at submit, so a job that ends
     at once still has it), else `default_url`; a 2xx answer ends it, anything else is tried
@@ -108,10 +128,25 @@ class WebhookSender:
     async def send(self, job: Job) -> DeliveryAttempt:
         """POST the job's payload once; a non-2xx answer or a network error raises
         `AttemptFailed` (the outbox records it and tries again)."""
+        return await self._post(job, payload(job, self.environment))
+
+    def storyboards(self, jobs: JobService) -> Callable[[Job], Awaitable[DeliveryAttempt]]:
+        """The handler of the storyboard consumer: like `send`, with the storyboard of a job
+        waiting for approval as `jobs` has it at each try."""
+
+        async def send_storyboard(job: Job) -> DeliveryAttempt:
+            draft = None
+            if job.status is JobStatus.AWAITING_APPROVAL:
+                draft = await draft_of(jobs, job, job.origin.extra.get("base_url", "/"))
+            return await self._post(job, payload(job, self.environment, draft))
+
+        return send_storyboard
+
+    async def _post(self, job: Job, content: dict[str, Any]) -> DeliveryAttempt:
         url = job.origin.extra.get("webhook_url") or self.default_url
         if url is None:  # the default URL was unset since the job ended
             raise DeliveryRefused("no webhook URL is set any more")
-        body = json.dumps(payload(job, self.environment), ensure_ascii=False).encode()
+        body = json.dumps(content, ensure_ascii=False).encode()
         headers = {"Content-Type": "application/json", "User-Agent": "StoryBot-Webhook/1"}
         if self._secret:
             headers[SIGNATURE_HEADER] = sign(self._secret, body)

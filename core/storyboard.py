@@ -17,6 +17,8 @@ from core.safety import check_theme
 # The outbox consumers told that a storyboard is ready (or expired): "telegram:storyboard", …
 _BOARD_SUFFIX = ":storyboard"
 MAX_LINE_CHARS = 400
+# Why a storyboard left waiting past STORYBOT_PREVIEW_TTL_H ended (the job's `error`).
+EXPIRED = "the storyboard waited too long for approval and was cancelled"
 MAX_HINT_CHARS = 300
 
 
@@ -49,6 +51,7 @@ class Storyboard(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     version: Literal[1] = 1
+    title: str = ""
     scenes: tuple[BoardScene, ...]
     approved: bool = False
     ready_at: datetime | None = None  # when it last became ready; its time to live runs from here
@@ -62,7 +65,7 @@ class Storyboard(BaseModel):
             )
             for n, s in enumerate(story.scenes, start=1)
         )
-        return cls(scenes=scenes)
+        return cls(title=story.title, scenes=scenes)
 
     def scene(self, index: int) -> BoardScene:
         """Scene `index` (1-based), or `SceneNotFound`."""

@@ -21,6 +21,7 @@ from core.metrics import Metrics
 from core.models import Job, JobStatus
 from core.progress import JobCancelled
 from core.storyboard import BoardScene, Storyboard, picture_name
+from core.storyboard_sheet import SheetScene, contact_sheet
 from core.storyboards import Storyboards
 from core.worker import discard_files
 
@@ -89,6 +90,15 @@ class StoryboardDesk:
             return imaging.thumbnail_jpeg(image, _PREVIEW_SIDE, _PREVIEW_BYTES)
 
         return await asyncio.to_thread(shrink)
+
+    async def contact_sheet(self, job: Job) -> bytes:
+        """Every scene's picture with its number and line under it, on one JPEG."""
+        board = await self.get(job)
+        scenes = [
+            SheetScene(scene.index, await self.picture(job, scene.index), scene.narration)
+            for scene in board.scenes
+        ]
+        return await asyncio.to_thread(contact_sheet, scenes)
 
 
 async def expire_storyboards(

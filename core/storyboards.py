@@ -12,13 +12,12 @@ from core.database import Database, Transaction
 from core.errors import NotAwaitingApproval
 from core.models import Job, JobId, JobStatus
 from core.store_schema import job_of
-from core.storyboard import Storyboard, read_board
+from core.storyboard import EXPIRED, Storyboard, read_board
 
 log = logging.getLogger(__name__)
 
 _WAITING = JobStatus.AWAITING_APPROVAL.value
 _ENDED = ("completed", "failed", "cancelled")
-EXPIRED = "the storyboard waited too long for approval and was cancelled"
 
 
 def _now() -> str:

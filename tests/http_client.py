@@ -24,6 +24,7 @@ from core.models import WEBHOOK
 from core.providers import build_providers
 from core.service import JobService
 from core.store import JobStore
+from core.storyboard import board_consumer
 
 if TYPE_CHECKING:
     from tests.conftest import OpenStoryBot
@@ -79,6 +80,8 @@ async def running_api(
             storybot(build_providers(settings), settings=settings, **limits)
         )
         bot.service.deliver_with(WEBHOOK, webhooks.send, webhooks.policy)
+        board = webhooks.storyboards(bot.service)
+        bot.service.deliver_with(board_consumer(WEBHOOK), board, webhooks.policy)
         http = await stack.enter_async_context(HttpApi(bot.service, settings))
         url = f"http://127.0.0.1:{http.port}"
         client = await stack.enter_async_context(httpx.AsyncClient(base_url=url, timeout=30))

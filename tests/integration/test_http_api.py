@@ -248,7 +248,9 @@ async def test_unknown_routes_and_methods_answer_json(
     assert set(schema["paths"]) == {
         "/api/videos/generate", "/api/stories/generate", "/api/videos/status/{job_id}",
         "/api/videos/result/{job_id}", "/api/videos/file/{job_id}/{index}",
-        "/api/videos/{job_id}", "/health",
+        "/api/videos/{job_id}", "/health", "/api/stories/{job_id}/subtitles",
+        "/api/stories/{job_id}/scenes/{scene}/picture", "/api/stories/{job_id}/scenes/{scene}",
+        "/api/stories/{job_id}/scenes/{scene}/redraw", "/api/stories/{job_id}/render",
     }  # fmt: skip
     assert docs.status_code == 200
     assert "swagger" in docs.text.lower()
