@@ -40,9 +40,13 @@ from bot.telegram_hero import STORY_CAPTION, StoryHandlers
 from bot.telegram_intake import PLATFORM, TelegramIntake
 from bot.telegram_media import fetch_picture
 from bot.telegram_progress import ProgressEditor, ProgressMessage, cancel_button
+from bot.telegram_storyboard import TelegramStoryboards
+from bot.telegram_storyboard_actions import REPLIES, StoryboardActions
+from bot.telegram_storyboard_view import CALLBACK_PATTERN
 from bot.telegram_text import (
     COMMANDS,
     HERO_HELP,
+    PREVIEW_HELP,
     SEQUEL_HELP,
     UNCONFIRMED,
     VIDEO_EXAMPLE,
@@ -54,6 +58,7 @@ from core.config import Settings
 from core.errors import CoreError, DeliveryUnconfirmed, InvalidRequest
 from core.models import Job, JobId, JobKind, Origin, StoryVideo
 from core.service import JobService
+from core.storyboard import board_consumer
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +111,10 @@ class TelegramAdapter:
         self.app.add_handler(CommandHandler("status", self.status))
         self.app.add_handler(CommandHandler("cancel", self.cancel))
         self.app.add_handler(CallbackQueryHandler(self.button, pattern=r"^cancel:"))
+        self.storyboards = TelegramStoryboards(self)
+        actions = StoryboardActions(self, self.storyboards)
+        self.app.add_handler(CallbackQueryHandler(actions.button, pattern=CALLBACK_PATTERN))
+        self.app.add_handler(MessageHandler(REPLIES, actions.reply))
         self.app.add_error_handler(self.on_error)
         self._messages: dict[str, ProgressMessage] = {}
         self._followers: set[asyncio.Task[None]] = set()
@@ -128,6 +137,7 @@ class TelegramAdapter:
         await self.app.bot.set_my_commands(COMMANDS)
         await self.app.start()
         self.jobs.deliver_with(PLATFORM, self.deliver)
+        self.jobs.deliver_with(board_consumer(PLATFORM), self.storyboards.show)
         await self.intake.start()
         return self
 
@@ -172,6 +182,7 @@ class TelegramAdapter:
         for task in list(self._followers):  # jobs still running go on after the next start
             task.cancel()
         await asyncio.gather(*self._followers, return_exceptions=True)
+        await self.storyboards.aclose()
         if self.app.running:
             await self.app.stop()
         await self.app.shutdown()
@@ -218,12 +229,14 @@ class TelegramAdapter:
         if position is not None and position > self.settings.max_concurrent_jobs:
             first = f"⏳ Got it — #{position} in line"
         progress = await message.reply_text(first, reply_markup=cancel_button(job.id))
-        await self.jobs.remember(
-            job.id, request_message_id=str(message.message_id),
-            progress_message_id=str(progress.message_id),
-        )  # fmt: skip
+        await self.follow_in(job, progress, request_message_id=str(message.message_id))
+
+    async def follow_in(self, job: Job, progress: Message, **remember: str) -> None:
+        """Follow the job in its progress message `progress` (remembered, with `remember`: the
+        delivery and a restart find it)."""
+        await self.jobs.remember(job.id, progress_message_id=str(progress.message_id), **remember)
         tracked = ProgressMessage(
-            progress.chat_id, progress.message_id, first, last_edit=time.monotonic()
+            progress.chat_id, progress.message_id, progress.text or "", last_edit=time.monotonic()
         )
         self._messages[job.id] = tracked
         self._spawn(self._follow(job.id, tracked))
@@ -309,7 +322,7 @@ class TelegramAdapter:
         result = job.result
         assert result is not None, "only completed jobs wait in the outbox for a chat"
         chat_id = int(job.origin.chat_id)
-        message = self._messages.pop(job.id, None) or self._message_of(job)
+        message = self.progress_of(job)
         caption = result.story.title if isinstance(result, StoryVideo) else result.prompt
         try:
             uploads = await self.sender.prepare(job)
@@ -335,6 +348,12 @@ class TelegramAdapter:
             await self.progress.edit(message, text, final=True)
         else:
             await self.app.bot.send_message(chat_id, text)
+
+    def progress_of(self, job: Job, *, stored: bool = True) -> ProgressMessage | None:
+        """The job's progress message followed here (not followed any more from now), else,
+        if `stored`, the one its stored ids name (after a restart)."""
+        message = self._messages.pop(job.id, None)
+        return message if message is not None or not stored else self._message_of(job)
 
     def _message_of(self, job: Job) -> ProgressMessage | None:
         """The job's progress message from its stored ids (after a restart)."""
@@ -370,6 +389,7 @@ class TelegramAdapter:
             hero=HERO_HELP,
             sequel=SEQUEL_HELP,
         )
+        text += PREVIEW_HELP
         return text + VIDEO_HELP if capabilities.can_make_videos else text
 
     def user_language(self, code: str | None) -> str | None:

@@ -27,6 +27,10 @@ SEQUEL_HELP = (
     "/sequel the dragon comes back — the next part of your last story in this chat, with the "
     "same characters, look and voice (options: scenes=, captions=, animate=)"
 )
+PREVIEW_HELP = (
+    "\n\nSee the scenes first: /story preview=on a brave little fox — then redraw a picture "
+    "(🎲), change a line (✏️) or reply “2: with a red hat”, and ▶️ Render."
+)
 UNCONFIRMED = (
     "⚠️ Telegram did not confirm your video. If it does not show up here in a minute, "
     "please ask again."

@@ -5,7 +5,8 @@ Message ids grow per chat, `date` is the real time, bot messages have `from` = t
 behave like Telegram's: identical text and markup → 400 "message is not modified…", unknown →
 "message to edit not found", a user's message → "message can't be edited", an edit without
 `reply_markup` drops the keyboard. Sending to a chat the fake never saw → 400 "chat not found";
-`blocked` chats → 403. `parse_mode` HTML tags are stripped, Markdown is kept verbatim.
+`blocked` chats → 403. `parse_mode` HTML tags are stripped, Markdown is kept verbatim. A
+`force_reply` markup must say `true` and keep its placeholder to 64 characters.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import time
 from typing import Any
 
 from tests.fakeserver import LoopbackServer
-from tests.telegram_wire import NOT_MODIFIED, ApiError, Call, bad_request
+from tests.telegram_wire import NOT_MODIFIED, PLACEHOLDER_MAX, ApiError, Call, bad_request
 
 
 class MessagesMixin(LoopbackServer):
@@ -65,8 +66,10 @@ class MessagesMixin(LoopbackServer):
 
     def _markup(self, call: Call) -> dict[str, Any] | None:
         markup = call.json("reply_markup")
+        if isinstance(markup, dict) and "force_reply" in markup:
+            _check_force_reply(markup)
         if not isinstance(markup, dict) or not markup.get("inline_keyboard"):
-            return None  # reply keyboards are not part of the Message object
+            return None  # reply keyboards and force_reply are not part of the Message object
         for row in markup["inline_keyboard"]:
             for button in row:
                 data = button.get("callback_data")
@@ -139,3 +142,12 @@ class MessagesMixin(LoopbackServer):
         new["edit_date"] = int(time.time())
         self.messages[key] = new
         return new
+
+
+def _check_force_reply(markup: dict[str, Any]) -> None:
+    """A ForceReply as Telegram checks it: `force_reply` is true, the placeholder 1–64."""
+    if markup.get("force_reply") is not True:
+        raise bad_request("can't parse reply keyboard markup JSON object")
+    placeholder = markup.get("input_field_placeholder")
+    if placeholder is not None and not 1 <= len(str(placeholder)) <= PLACEHOLDER_MAX:
+        raise bad_request("can't parse reply keyboard markup JSON object")

@@ -7,7 +7,11 @@ drops updates below `offset` (a negative offset keeps the last -offset), honours
 `Conflict`. Closing the server answers pending polls with `[]`. Albums (`sendMediaGroup`): 1–10
 items of photo/video/audio/document (documents only with documents), each `attach://` part
 present, checked before anything is sent; the messages share a `media_group_id` (a single item
-is an ordinary message). `setWebhook` takes HTTPS URLs on Telegram's four ports and secret tokens
+is an ordinary message). `editMessageMedia` replaces a message's photo/video/… (an album item
+only within its album's family: photos and videos together, audio, documents), its caption being
+the new media's (none: removed; the wording of its errors is the fake's own).
+`answerCallbackQuery` takes 0–200 characters of text.
+`setWebhook` takes HTTPS URLs on Telegram's four ports and secret tokens
 of its alphabet only; while a webhook is set, `getUpdates` is a 409. `conflicts` counts the 409s:
 more than one consumer. Errors worded as TDLib's.
 """
@@ -24,9 +28,11 @@ from tests.telegram_files import FilesMixin
 from tests.telegram_wire import (
     ALBUM_KINDS,
     ALBUM_MAX,
+    CALLBACK_ANSWER_MAX,
     CHAT_ACTIONS,
     CONFLICT,
     DOWNLOAD_LIMIT,
+    EDIT_MEDIA_KINDS,
     QUERY_TOO_OLD,
     WEBHOOK_ACTIVE,
     ApiError,
@@ -136,6 +142,49 @@ class MethodsMixin(FilesMixin):
     def _api_editMessageReplyMarkup(self, call: Call) -> dict[str, Any] | bool:
         return self._edited(call, "reply_markup")
 
+    def _api_editMessageMedia(self, call: Call) -> dict[str, Any] | bool:
+        """A message's media replaced (an upload, or a known file_id): the new media's caption
+        replaces the old (none: removed), a keyboard not sent again is dropped."""
+        if "media" not in call.params:
+            raise bad_request('parameter "media" is required')
+        item = call.json("media")
+        if not isinstance(item, dict):
+            raise bad_request("can't parse InputMedia JSON object")
+        kind = str(item.get("type", ""))
+        if kind not in EDIT_MEDIA_KINDS:
+            raise bad_request(f'can\'t parse InputMedia: unsupported media type "{kind}"')
+        if "inline_message_id" in call.params:
+            return True
+        self._chat(call)
+        key = (call.chat_id or 0, self._int(call, "message_id"))
+        message = self.messages.get(key)
+        if message is None:
+            raise bad_request("message to edit not found")
+        if message.get("from") != self.bot_user:
+            raise bad_request("message can't be edited")
+        old = next((k for k in EDIT_MEDIA_KINDS if k in message), None)
+        if old is None:
+            raise bad_request("there is no media in the message to edit")
+        if "media_group_id" in message and _family(old) != _family(kind):
+            raise bad_request("can't edit a media album item to a media of another kind")
+        media = item.get("media")
+        if not media or (
+            str(media).startswith("attach://")
+            and str(media).removeprefix("attach://") not in call.files
+        ):
+            raise bad_request("can't parse InputMedia: media not found")
+        new = {k: v for k, v in message.items() if k not in {old, "caption", "reply_markup"}}
+        new |= self._media(call, kind, item | {kind: media}, "")
+        if caption := item.get("caption"):
+            if len(str(caption)) > 1024:
+                raise bad_request("message caption is too long")
+            new["caption"] = str(caption)
+        if (markup := self._markup(call)) is not None:
+            new["reply_markup"] = markup
+        new["edit_date"] = int(time.time())
+        self.messages[key] = new
+        return new
+
     def _api_deleteMessage(self, call: Call) -> bool:
         self._chat(call)
         if self.messages.pop((call.chat_id or 0, self._int(call, "message_id")), None) is None:
@@ -197,6 +246,8 @@ class MethodsMixin(FilesMixin):
         query_id = call.params.get("callback_query_id", "")
         if query_id not in self._open_queries:
             raise bad_request(QUERY_TOO_OLD.removeprefix("Bad Request: "))
+        if len(call.params.get("text", "")) > CALLBACK_ANSWER_MAX:
+            raise bad_request("MESSAGE_TOO_LONG")
         self._open_queries.discard(query_id)
         self.callback_answers[query_id] = dict(call.params)
         return True
@@ -228,3 +279,8 @@ class MethodsMixin(FilesMixin):
             raise bad_request("file is too big")
         return {"file_id": stored.file_id, "file_unique_id": stored.file_unique_id,
                 "file_size": len(stored.data), "file_path": stored.file_path}  # fmt: skip
+
+
+def _family(kind: str) -> str:
+    """Which items may share an album: photos with videos; audio and documents on their own."""
+    return "visual" if kind in ("photo", "video", "animation") else kind

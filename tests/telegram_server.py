@@ -26,6 +26,11 @@ Faithful to the real Bot API (as described in the project's telegram-wire.md ref
 * Albums (`sendMediaGroup`): 1–10 items of photo/video/audio/document (documents only with
   documents), each `attach://` part present, checked before anything is sent; the messages share
   a `media_group_id` (a single item is an ordinary message). Errors worded as TDLib's.
+  `editMessageMedia` replaces an album item's picture in place (within its album's kind), the
+  new media's caption replacing the old; `editMessageCaption` and `editMessageReplyMarkup` edit
+  like `editMessageText`.
+* Buttons: `callback_data` of 1–64 bytes; `answerCallbackQuery` once per query, its text at most
+  200 characters (`show_alert` kept in `callback_answers`); `force_reply` markups checked.
 * Updates are real Update JSON: a command has `entities[0]` = `bot_command` at offset 0 (UTF-16
   lengths), as does a `/command` caption (`caption_entities`); a user's photo is a PhotoSize list,
   smallest first; a reply carries `reply_to_message` (e.g. that photo); a button press is a

@@ -39,6 +39,9 @@ DOWNLOAD_LIMIT = 20_000_000  # getFile on the cloud Bot API
 PHOTO_SIDES = (90, 320, 800)  # the smaller renditions of a user's photo (longest side, px)
 ALBUM_MAX = 10
 ALBUM_KINDS = frozenset({"photo", "video", "audio", "document"})
+EDIT_MEDIA_KINDS = ("photo", "video", "animation", "audio", "document")
+CALLBACK_ANSWER_MAX = 200  # characters of an answerCallbackQuery text
+PLACEHOLDER_MAX = 64  # characters of a keyboard's input_field_placeholder
 
 
 class ApiError(Exception):
