@@ -22,6 +22,8 @@ from bot.discord_commands import PLATFORM, StoryCommands
 from bot.discord_connection import GatewayLead
 from bot.discord_media import check_picture, read_picture
 from bot.discord_progress import JobMessage, Messenger
+from bot.discord_storyboard import DiscordStoryboard
+from bot.discord_storyboard_buttons import StoryboardButtons
 from bot.feed import follow
 from bot.options import NO_HEROES, StoryOptions, VideoOptions, sequel_request
 from bot.render import done_summary
@@ -29,6 +31,7 @@ from core.config import Settings
 from core.errors import CoreError, DeliveryRefused, InvalidRequest
 from core.models import Job, JobId, JobKind, JobResult, Origin
 from core.service import JobService
+from core.storyboard import board_consumer
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +73,8 @@ class DiscordAdapter:
         self.messenger = Messenger(self.bot, settings.progress_interval_s)
         self._where: dict[str, JobMessage] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self.storyboard = DiscordStoryboard(self.bot, jobs, self.messenger, self._where)
+        self.storyboard_buttons = StoryboardButtons(jobs, self.storyboard, self._track)
         self.gateway = GatewayLead(self.bot, jobs, settings, self._adopt)
         self._closing = False
 
@@ -78,6 +83,7 @@ class DiscordAdapter:
         await self.bot.login(self.settings.discord_bot_token.get_secret_value())
         await self.bot.add_cog(StoryCommands(self))  # before any interaction can arrive
         self.jobs.deliver_with(PLATFORM, self.deliver)
+        self.jobs.deliver_with(board_consumer(PLATFORM), self.storyboard.show)
         await self.gateway.start()
         return self
 
@@ -217,7 +223,10 @@ class DiscordAdapter:
         self._spawn(self._follow(job.id, where))
 
     async def on_interaction(self, interaction: discord.Interaction) -> None:
-        """The Cancel button under a progress message (works across restarts)."""
+        """The Cancel button under a progress message and the storyboard's buttons and modal
+        (they work across restarts)."""
+        if await self.storyboard_buttons.handle(interaction):
+            return
         if interaction.type is not discord.InteractionType.component or interaction.data is None:
             return
         custom_id = str(interaction.data.get("custom_id", ""))

@@ -62,6 +62,7 @@ class StoryCommands(commands.Cog, name="Story"):
         language="Story language (default: yours)",
         captions="Burn the narration in as captions",
         animate="Bring each scene to life (slower)",
+        preview="See the scenes first: redraw a picture, change a line, then render",
     )
     async def story(
         self,
@@ -78,9 +79,10 @@ class StoryCommands(commands.Cog, name="Story"):
         language: str | None = None,
         captions: bool = True,
         animate: bool = False,
+        preview: bool | None = None,
     ) -> None:
         """/story: the options as a `StoryOptions` (and the hero's photo), handed to the adapter
-        to submit."""
+        to submit; `preview` unset means STORYBOT_PREVIEW_DEFAULT."""
         options = StoryOptions(
             scenes=scenes,
             aspect=Aspect(aspect) if aspect else None,
@@ -89,6 +91,7 @@ class StoryCommands(commands.Cog, name="Story"):
             language=language,
             captions=captions,
             animate=animate,
+            preview=preview,
         )
         await self.adapter.story(interaction, theme, options, hero)
 

@@ -42,10 +42,12 @@ def _inject(fake: FakeDiscord, line: str) -> None:
             fake.send_command(words[0][1:], options)
         elif words[:1] == ["press"] and len(words) == 3:
             fake.press_button(words[2], message_id=words[1])
+        elif words[:1] == ["submit"] and len(words) >= 2:
+            values = dict(w.split("=", 1) for w in words[2:] if "=" in w)
+            fake.submit_modal(fake.interactions[words[1]], values)
         elif words:
-            sys.stderr.write(
-                "! /<command> name=value name=@file … | press <message_id> <custom_id>\n"
-            )
+            sys.stderr.write("! /<command> name=value name=@file … | press <message_id> "
+                             "<custom_id> | submit <token> name=value …\n")  # fmt: skip
     except (KeyError, ValueError, RuntimeError, OSError) as exc:
         sys.stderr.write(f"! {exc}\n")
 

@@ -25,6 +25,7 @@ from tests.discord_wire import (
     Call,
     Interaction,
     check_choices,
+    check_modal,
     form_error,
 )
 
@@ -158,6 +159,8 @@ class RoutesMixin:
         data = call.get("data") or {}
         if kind == 8:
             check_choices(list(data.get("choices") or []))
+        if kind == 9:
+            check_modal(data)
         message: dict[str, Any] | None = None
         limit = interaction.attachment_size_limit
         inner = Call(call.method, call.path, {}, {}, call.time, json=data, files=call.files)
@@ -288,6 +291,8 @@ class RoutesMixin:
         if message is None or message["channel_id"] != m["cid"] or message["flags"] & EPHEMERAL:
             raise ApiError(404, 10008)
         if call.method == "GET":
+            if self.bot_denied & READ_MESSAGE_HISTORY:
+                raise ApiError(403, 50001)
             return 200, message
         if message["author"]["id"] != BOT_USER_ID:
             if call.method == "DELETE":

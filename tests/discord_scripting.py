@@ -2,7 +2,7 @@
 (`calls_to`, `wait_for`, `visible`, `last_text`, `videos`, `message`, `attachment_data`),
 scripting the service (`fail_next`, `expire_token`, `advance`, `delete_message`, `deny_bot`,
 `user_attachment`) and pushing interactions (`send_command`, `send_autocomplete`,
-`press_button`)."""
+`press_button`, `submit_modal`)."""
 
 from __future__ import annotations
 
@@ -23,12 +23,12 @@ from tests.discord_wire import (
     ATTACHMENT_URL_TTL_S,
     CHANNEL_ID,
     EPHEMERAL,
+    TEXT_INPUT,
     USER_ID,
     Call,
     Fault,
     Interaction,
     UploadedFile,
-    custom_ids,
 )
 
 
@@ -225,14 +225,99 @@ class ScriptingMixin:
         values: list[str] | None = None,
         locale: str = "en-US",
     ) -> Interaction:
-        """Push a component interaction (type 3) for a component of a message the fake holds."""
+        """Push a component interaction (type 3) for a component of a message the fake holds
+        (KeyError if it has none with `custom_id`; ValueError if it is disabled, as Discord's
+        client cannot press it)."""
         message = self.channel_messages.get(str(message_id))
         if message is None:
             raise KeyError(f"no message {message_id}")
-        if custom_id not in custom_ids(message.get("components") or []):
+        component = find_component(message.get("components") or [], custom_id)
+        if component is None:
             raise KeyError(f"message {message_id} has no component {custom_id!r}")
+        if component.get("disabled"):
+            raise ValueError(f"{custom_id!r} is disabled: Discord's client does not send it")
         data: dict[str, Any] = {"custom_id": custom_id, "component_type": component_type}
         if values is not None:
             data["values"] = values
         return self._push(3, data, user_id=user_id, locale=locale,
                           message=copy.deepcopy(message))  # fmt: skip
+
+    def submit_modal(self, opened: Interaction, values: dict[str, str]) -> Interaction:
+        """Push the submit (type 5) of the modal the bot showed in answer to `opened` (callback
+        type 9), by the user who opened it, with `values` by text input custom_id; inputs not
+        given keep their prefilled value. Like Discord's client: a value outside the input's
+        min/max length or a required input left empty cannot be sent (ValueError), and a modal
+        is submitted once. A modal opened from a message's button carries that message."""
+        modal = opened.modal
+        if modal is None:
+            raise ValueError(f"interaction {opened.token} was not answered with a modal")
+        if opened.submitted:
+            raise ValueError("that modal was submitted already: the form is closed")
+        inputs = {str(i["custom_id"]): i for i in _text_inputs(modal["components"])}
+        if unknown := set(values) - set(inputs):
+            raise KeyError(f"the modal has no text input {sorted(unknown)}")
+        for custom_id, item in inputs.items():
+            value = values.get(custom_id, str(item.get("value") or ""))
+            least = int(item.get("min_length") or (1 if item.get("required", True) else 0))
+            if value and not least <= len(value) <= int(item.get("max_length") or 4000):
+                raise ValueError(f"{custom_id!r}: {len(value)} characters is out of bounds")
+            if not value and item.get("required", True):
+                raise ValueError(f"{custom_id!r} is required")
+            values = {**values, custom_id: value}
+        if any(i.get("type") != TEXT_INPUT for i in _labelled(modal["components"])):
+            raise ValueError("the fake submits modals of text inputs only")
+        answered = [_answered(top, values, n) for n, top in enumerate(modal["components"], 1)]
+        data = {"custom_id": modal["custom_id"], "components": answered}
+        opened.submitted = True
+        message = None
+        if opened.type == 3 and (shown := opened.payload.get("message")) is not None:
+            message = copy.deepcopy(self.channel_messages.get(str(shown["id"]), shown))
+        user_id = str(opened.payload["member"]["user"]["id"])
+        return self._push(5, data, user_id=user_id, locale=str(opened.payload["locale"]),
+                          message=message)  # fmt: skip
+
+
+def find_component(components: list[dict[str, Any]], custom_id: str) -> dict[str, Any] | None:
+    """The component with `custom_id` anywhere in a component tree, if any."""
+    for component in components:
+        if component.get("custom_id") == custom_id:
+            return component
+        for key in ("components", "accessory", "component"):
+            children = component.get(key)
+            if isinstance(children, dict):
+                children = [children]
+            found = find_component(children or [], custom_id)
+            if found is not None:
+                return found
+    return None
+
+
+def _text_inputs(components: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The text inputs of a modal, in order (in action rows or labels)."""
+    found: list[dict[str, Any]] = []
+    for component in components:
+        if component.get("type") == TEXT_INPUT:
+            found.append(component)
+        inner = component.get("components") or ([component["component"]]
+                                                 if "component" in component else [])  # fmt: skip
+        found += _text_inputs(inner)
+    return found
+
+
+def _answered(top: dict[str, Any], values: dict[str, str], number: int) -> dict[str, Any]:
+    """One top-level component of a modal as its submit carries it: ids and values only."""
+    if "component" in top:  # a Label around the input
+        inner = top["component"]
+        answer = {"type": inner["type"], "id": number * 10 + 1, "custom_id": inner["custom_id"],
+                  "value": values.get(inner["custom_id"], "")}  # fmt: skip
+        return {"type": top["type"], "id": number * 10, "component": answer}
+    rows = [{"type": TEXT_INPUT, "id": number * 10 + k, "custom_id": c["custom_id"],
+             "value": values.get(c["custom_id"], "")}
+            for k, c in enumerate(top.get("components") or [], 1)]  # fmt: skip
+    return {"type": 1, "id": number * 10, "components": rows}
+
+
+def _labelled(components: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """What each Label (or action row) of a modal holds."""
+    return [c["component"] if "component" in c else (c.get("components") or [{}])[0]
+            for c in components]  # fmt: skip

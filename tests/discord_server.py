@@ -55,10 +55,14 @@ Faithful to the real service (as described in the project's discord-wire.md refe
   2000 characters, more than 10 attachments or embeds, components outside Discord's limits (at
   most 5 action rows of at most 5 buttons or one select, custom_id 1-100 characters and unique,
   label at most 80; with COMPONENTS_V2 the buttons and selects wherever they are) → 50035; so
-  are autocomplete choices beyond 25, or named outside 1-100 characters. Attachments can be
-  downloaded from their `url`; a message's
-  several files arrive as parts `files[0]`, `files[1]`… named in `payload_json` `attachments`,
-  and each is kept (`Call.files`, `attachment_data`).
+  are autocomplete choices beyond 25, or named outside 1-100 characters, and modals (callback
+  type 9) outside Discord's limits (custom_id 1-100, title 1-45, 1-5 action rows of one text
+  input or Labels (type 18, label 1-45) of one text input or select; a text input's custom_id
+  1-100, style 1 or 2, lengths within 0-4000, a prefilled value within its max_length). A
+  single message (`GET …/messages/{id}`) needs Read Message History (else 403 50001).
+  Attachments can be downloaded from their `url`; a message's several files arrive as parts
+  `files[0]`, `files[1]`… named in `payload_json` `attachments`, and each is kept
+  (`Call.files`, `attachment_data`).
 * Attachment options (type 11): `user_attachment(data, filename)` stands for a file a user
   picked in the command box; pass it as an option value (`{"image": fake.user_attachment(…)}`)
   and the option carries its id while `data.resolved.attachments` holds the object (`id`,
@@ -78,9 +82,11 @@ Faithful to the real service (as described in the project's discord-wire.md refe
 
 Test API: `calls`/`calls_to`/`wait_for` (every REST request as a `Call`), `wait_ready`,
 `send_command` (`attachment_size_limit` announced, `enforced_size_limit` enforced instead) /
-`send_autocomplete`/`press_button` (each returns the `Interaction` record, also in
-`interactions` by token), `user_attachment` (a file for an attachment option), `attachment_data`
-(the bytes behind an attachment object), `downloads`, `channel_messages` (every message by id,
+`send_autocomplete`/`press_button` (an enabled component of a message) / `submit_modal` (the
+modal a type 9 callback showed, by its user, with the text inputs' values, as MODAL_SUBMIT
+type 5; each returns the `Interaction` record, also in `interactions` by token),
+`user_attachment` (a file for an attachment option), `attachment_data` (the bytes behind an
+attachment object), `downloads`, `channel_messages` (every message by id,
 kept current), `visible`/`last_text`/`videos` (a channel as its members see it), `commands`,
 `fail_next` (scripted errors for requests matching a route and a predicate, e.g. a 429 with or
 without `Via`, a 413 for uploads only), `expire_token` (now, or at the first matching call),
@@ -95,15 +101,16 @@ privileged-intent checks; permissions come from `deny_bot` alone (no role hierar
 limits of its own (script them with `fail_next`); no heartbeat timeout, zlib compression,
 sharding, or replay of missed events on RESUME; `mentions` is always empty and
 `allowed_mentions` is ignored; option `resolved` data is made for attachments only (not users,
-roles or channels), and their signed links never expire; modal submits (type 5) cannot be
-pushed (a type 9 callback is only recorded); followups have message type 0 and edits always set
+roles or channels), and their signed links never expire; modals hold text inputs only (in
+action rows or Labels) when submitted; followups have message type 0 and edits always set
 `edited_timestamp`; snowflakes are time-based but made by the fake, tokens are readable
 (`itok-3`).
 
 Standalone: `python -m tests.discord_server --port 8082` prints the URLs and the token and serves
 until Ctrl-C; lines typed on stdin become interactions (`/story theme="a cat" scenes=3` a slash
 command, `image=@cat.png` a file for an attachment option, `press <message_id> <custom_id>` a
-button press).
+button press, `submit <token> name=value …` the submit of the modal shown to interaction
+`token`).
 """
 
 from __future__ import annotations

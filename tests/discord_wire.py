@@ -35,6 +35,9 @@ ATTACHMENT_URL_TTL_S = 86_400  # the CDN's signed links last about a day
 # Components (https://discord.com/developers/docs/components/reference)
 MAX_ACTION_ROWS, MAX_ROW_BUTTONS, MAX_CUSTOM_ID, MAX_LABEL = 5, 5, 100, 80
 MAX_CHOICES, MAX_CHOICE_NAME, MAX_CHOICE_VALUE = 25, 100, 100
+# Modals (callback type 9): a title, 1-5 labels (type 18) or action rows holding a text input
+MAX_MODAL_TITLE, MAX_MODAL_COMPONENTS, MAX_INPUT_LABEL, MAX_INPUT_CHARS = 45, 5, 45, 4000
+TEXT_INPUT, LABEL = 4, 18
 # Permission bits the channel routes check
 VIEW_CHANNEL, SEND_MESSAGES, ATTACH_FILES, READ_MESSAGE_HISTORY = (
     1 << 10,
@@ -149,6 +152,7 @@ class Interaction:
     followups: list[dict[str, Any]] = field(default_factory=list)
     expired: bool = False
     expire_when: Callable[[Call], bool] | None = None  # at the first webhook call that matches
+    submitted: bool = False  # its modal (callback type 9) was submitted: the form is closed
 
     @property
     def acked(self) -> bool:
@@ -160,6 +164,11 @@ class Interaction:
         if self.callback_type != 8 or self.callback_data is None:
             return None
         return list(self.callback_data.get("choices", []))
+
+    @property
+    def modal(self) -> dict[str, Any] | None:
+        """The modal shown in answer (callback type 9: custom_id, title, components), if any."""
+        return self.callback_data if self.callback_type == 9 else None
 
 
 @dataclass
@@ -294,3 +303,62 @@ def check_choices(choices: list[Any]) -> None:
         _too_long([*where, "name"], choice.get("name"), MAX_CHOICE_NAME, least=1)
         if isinstance(choice.get("value"), str):
             _too_long([*where, "value"], choice["value"], MAX_CHOICE_VALUE, least=1)
+
+
+def _check_text_input(item: dict[str, Any], path: list[str | int], *, labelled: bool) -> None:
+    """A text input (type 4): custom_id 1-100, style 1 (short) or 2 (paragraph), a label of
+    1-45 unless a Label holds it, lengths within 0-4000 (max at least 1, min at most max), a
+    placeholder up to 100 and a prefilled value no longer than max_length."""
+    _too_long([*path, "custom_id"], item.get("custom_id"), MAX_CUSTOM_ID, least=1)
+    if item.get("style") not in (1, 2):
+        raise form_error([*path, "style"], "BASE_TYPE_CHOICES", "Value must be one of (1, 2).")
+    if not labelled:
+        _too_long([*path, "label"], item.get("label"), MAX_INPUT_LABEL, least=1)
+    least, most = item.get("min_length"), item.get("max_length")
+    if least is not None and not 0 <= int(least) <= MAX_INPUT_CHARS:
+        raise form_error([*path, "min_length"], "NUMBER_TYPE_MAX",
+                         f"int value should be <= {MAX_INPUT_CHARS} and >= 0.")  # fmt: skip
+    if most is not None and not 1 <= int(most) <= MAX_INPUT_CHARS:
+        raise form_error([*path, "max_length"], "NUMBER_TYPE_MAX",
+                         f"int value should be <= {MAX_INPUT_CHARS} and >= 1.")  # fmt: skip
+    if least is not None and most is not None and int(least) > int(most):
+        raise form_error([*path, "min_length"], "TEXT_INPUT_MIN_LENGTH_INVALID",
+                         "min_length cannot be greater than max_length")  # fmt: skip
+    _too_long([*path, "placeholder"], item.get("placeholder"), 100)
+    _too_long([*path, "value"], item.get("value"), int(most or MAX_INPUT_CHARS))
+
+
+def check_modal(data: dict[str, Any]) -> None:
+    """Raise 50035 for a modal Discord refuses: custom_id outside 1-100 characters, a title
+    outside 1-45, 1-5 components each an action row of one text input or a Label (type 18,
+    label 1-45, description up to 100) around one text input or select; duplicate custom_ids."""
+    _too_long(["data", "custom_id"], data.get("custom_id"), MAX_CUSTOM_ID, least=1)
+    _too_long(["data", "title"], data.get("title"), MAX_MODAL_TITLE, least=1)
+    components = data.get("components")
+    if not isinstance(components, list) or not 1 <= len(components) <= MAX_MODAL_COMPONENTS:
+        raise form_error(["data", "components"], "BASE_TYPE_BAD_LENGTH",
+                         f"Must be between 1 and {MAX_MODAL_COMPONENTS} in length.")  # fmt: skip
+    seen: set[str] = set()
+    for index, top in enumerate(components):
+        path: list[str | int] = ["data", "components", index]
+        kind = top.get("type") if isinstance(top, dict) else None
+        if kind == 1 and len(top.get("components") or []) == 1:
+            item, where, labelled = top["components"][0], [*path, "components", 0], False
+        elif kind == LABEL and isinstance(top.get("component"), dict):
+            _too_long([*path, "label"], top.get("label"), MAX_INPUT_LABEL, least=1)
+            _too_long([*path, "description"], top.get("description"), 100)
+            item, where, labelled = top["component"], [*path, "component"], True
+        else:
+            raise form_error(path, "UNION_TYPE_CHOICES", "Value of field \"type\" must be "
+                             "one of (1, 18).")  # fmt: skip
+        if item.get("type") == TEXT_INPUT:
+            _check_text_input(item, where, labelled=labelled)
+        elif labelled and item.get("type") in (3, 5, 6, 7, 8):
+            _check_interactive(item, where)
+        else:
+            raise form_error([*where, "type"], "COMPONENT_TYPE_INVALID",
+                             "This component type is not allowed here")  # fmt: skip
+        if item["custom_id"] in seen:
+            raise form_error([*where, "custom_id"], "COMPONENT_CUSTOM_ID_DUPLICATED",
+                             "Component custom id cannot be duplicated")  # fmt: skip
+        seen.add(str(item["custom_id"]))
