@@ -75,7 +75,7 @@ async def test_story_is_acknowledged_while_another_job_assembles(
 
     async with AsyncExitStack() as stack:
         store, _, jobs = await start_bot(stack, settings, delay=0.5)
-        first = fake.send_command("story", {"theme": "a cat and a dog", "scenes": 6})
+        first = fake.send_command("story", {"theme": "a cat and a dog", "scenes": 4})
         await fake.wait_for("POST", f"{first.id}/{first.token}/callback")
         (job,) = await store.recent()
         async with contextlib.aclosing(jobs.subscribe(job.id)) as events:

@@ -307,7 +307,8 @@ async def test_a_worker_on_another_machine_resumes_a_job_from_the_bucket(
                 process.send_signal(signal.SIGTERM)
                 await asyncio.to_thread(process.wait, 30)
             assert not (first / "scratch" / job.id).exists()  # cleaned as the worker stopped
-            env = {**shared, "STORYBOT_DATA_DIR": str(second)}
+            # The first worker's job is taken over once its heartbeat is this many seconds old.
+            env = {**shared, "STORYBOT_DATA_DIR": str(second), "STORYBOT_WORKER_STALL_S": "2"}
             with serving(env, tmp_path / "second.log", ["worker"]):
                 await wait_until(
                     lambda: _ended(front.service, job.id), timeout=120, what="the job to end"

@@ -317,7 +317,7 @@ async def test_run_killed_after_first_edit_still_delivers_once(
 
     first = await start()
     await fake.wait_for("getUpdates", timeout=60)
-    fake.send_command("/story scenes=8 a cat and a dog")
+    fake.send_command("/story scenes=5 a cat and a dog")
     progress = await fake.wait_for("sendMessage", timeout=60)
     await fake.wait_for("editMessageText", timeout=60)
     first.send_signal(signal.SIGKILL)
