@@ -22,7 +22,15 @@ from core.config import ProviderChoice, Settings
 from core.doctor import diagnose
 from core.errors import ConfigurationError, CoreError
 from core.logs import configure_logging
-from core.models import MAX_SCENES, MAX_VIDEOS, VIDEO_ASPECTS, VIDEO_SECONDS, Aspect, Style
+from core.models import (
+    MAX_SCENES,
+    MAX_VIDEOS,
+    VIDEO_ASPECTS,
+    VIDEO_SECONDS,
+    Aspect,
+    Style,
+    VoiceMode,
+)
 
 _error = cli_jobs.error
 
@@ -50,12 +58,17 @@ def _parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     story.add_argument(
         "--sequel-of", metavar="JOB_ID",
-        help="continue that earlier story, with the same characters, look and voice",
+        help="continue that earlier story, with the same characters, look and voices",
     )  # fmt: skip
     story.add_argument("--scenes", type=int, help=f"number of scenes, 1 to {MAX_SCENES}")
     story.add_argument("--aspect", choices=[a.value for a in Aspect], help="frame shape")
     story.add_argument("--style", choices=[s.value for s in Style], help="art style")
     story.add_argument("--voice", help="narrator voice (see `storybot voices`)")
+    story.add_argument(
+        "--voices", choices=[m.value for m in VoiceMode],
+        help="narrator: one voice reads the story; cast: the narrator and a voice for each "
+        "character (default: STORYBOT_VOICES_DEFAULT, else narrator)",
+    )  # fmt: skip
     story.add_argument("--language", help="story language code, e.g. en, fr, es, de")
     story.add_argument("--out", type=Path, help="output MP4 path (default: THEME.mp4)")
     story.add_argument(

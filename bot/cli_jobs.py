@@ -38,6 +38,7 @@ from core.models import (
     StoryVideo,
     Style,
     VideoRequest,
+    VoiceMode,
 )
 from core.progress import AwaitingApproval, JobCancelled, JobFailed, JobSucceeded
 from core.service import JobService
@@ -159,6 +160,7 @@ def _story_request(args: argparse.Namespace, settings: Settings) -> StoryRequest
         captions=False if args.no_captions else None,
         animate=args.animate,
         preview=args.preview,  # never STORYBOT_PREVIEW_DEFAULT: the command line says
+        voices=VoiceMode(args.voices) if args.voices else None,  # None: STORYBOT_VOICES_DEFAULT
     )
     return options.request(args.theme if args.theme is not None else SEQUEL_THEME, settings)
 
@@ -225,6 +227,9 @@ def finish(run: Run, settings: Settings) -> int:
     else:
         for path in _video_paths(destination, len(result.videos)):
             out.print(Text(f"{path}  ({shape})"), soft_wrap=True)
+    if isinstance(result, StoryVideo) and result.story.voices:
+        cast = ", ".join(f"{speaker} ({voice})" for speaker, voice in result.story.voices.items())
+        err.print(Text(f"Voices: {cast}"), soft_wrap=True)
     for note_line in result.notes:
         err.print(f"note: {note_line}")
     if isinstance(result, StoryVideo):

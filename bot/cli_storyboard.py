@@ -57,7 +57,7 @@ async def show_board(jobs: JobService, job: Job, destination: Path) -> None:
     sheet = await _write_sheet(jobs, job, destination)
     out.print(Text(f"Storyboard ready (job {job.id}): {sheet}"), soft_wrap=True)
     for scene in board.scenes:
-        out.print(Text(f"  {scene.index}. {scene.narration}"), soft_wrap=True)
+        out.print(Text(f"  {scene.index}. {scene.script}"), soft_wrap=True)
     last = scene_path(destination, len(board.scenes))
     pictures = f"{scene_path(destination, 1)} … {last.name}" if len(board.scenes) > 1 else last
     out.print(Text(f"Pictures: {pictures}"), soft_wrap=True)
@@ -86,7 +86,7 @@ def edit(args: argparse.Namespace, settings: Settings) -> int:
             scene = await jobs.storyboards.edit(job, args.scene, args.line)
             destination = destination_of(job)
             sheet = await _write_sheet(jobs, job, destination)
-            out.print(Text(f"Scene {scene.index} now says: “{scene.narration}”"), soft_wrap=True)
+            out.print(Text(f"Scene {scene.index} now says: “{scene.script}”"), soft_wrap=True)
             out.print(Text(f"Contact sheet: {sheet}"), soft_wrap=True)
             await _next_steps(jobs, job, destination)
             return job, None, destination

@@ -13,7 +13,15 @@ from discord.ext import commands
 from bot.options import VIDEO_OPTION_HELP, StoryOptions, VideoOptions, set_video_option
 from bot.render import help_text
 from core.errors import CoreError
-from core.models import LANGUAGE_NAMES, MAX_VIDEOS, VIDEO_SECONDS, Aspect, Origin, Style
+from core.models import (
+    LANGUAGE_NAMES,
+    MAX_VIDEOS,
+    VIDEO_SECONDS,
+    Aspect,
+    Origin,
+    Style,
+    VoiceMode,
+)
 
 if TYPE_CHECKING:
     from bot.discord_adapter import DiscordAdapter
@@ -63,6 +71,7 @@ class StoryCommands(commands.Cog, name="Story"):
         captions="Burn the narration in as captions",
         animate="Bring each scene to life (slower)",
         preview="See the scenes first: redraw a picture, change a line, then render",
+        voices="narrator: one voice reads it all; cast: a voice for every character too",
     )
     async def story(
         self,
@@ -80,9 +89,11 @@ class StoryCommands(commands.Cog, name="Story"):
         captions: bool = True,
         animate: bool = False,
         preview: bool | None = None,
+        voices: Literal["narrator", "cast"] | None = None,
     ) -> None:
         """/story: the options as a `StoryOptions` (and the hero's photo), handed to the adapter
-        to submit; `preview` unset means STORYBOT_PREVIEW_DEFAULT."""
+        to submit; `preview` unset means STORYBOT_PREVIEW_DEFAULT, `voices` unset
+        STORYBOT_VOICES_DEFAULT."""
         options = StoryOptions(
             scenes=scenes,
             aspect=Aspect(aspect) if aspect else None,
@@ -92,6 +103,7 @@ class StoryCommands(commands.Cog, name="Story"):
             captions=captions,
             animate=animate,
             preview=preview,
+            voices=VoiceMode(voices) if voices else None,
         )
         await self.adapter.story(interaction, theme, options, hero)
 
@@ -142,8 +154,8 @@ class StoryCommands(commands.Cog, name="Story"):
         captions: bool = True,
         animate: bool = False,
     ) -> None:
-        """/sequel: the user's last story in this channel goes on (its look, voice and language
-        kept), with what happens next if given."""
+        """/sequel: the user's last story in this channel goes on (its look, voice, cast of
+        voices and language kept), with what happens next if given."""
         options = StoryOptions(scenes=scenes, captions=captions, animate=animate)
         await self.adapter.sequel(interaction, what_next or "", options)
 
@@ -212,7 +224,7 @@ class StoryCommands(commands.Cog, name="Story"):
         text = help_text(
             example="/story theme:a cat and a dog",
             with_options=f"/story theme:a brave little fox scenes:4 aspect:9:16 "
-            f"style:watercolor voice:{example} language:fr",
+            f"style:watercolor voice:{example} language:fr voices:cast",
             voices=voices,
             hero="/story theme:a day at the beach hero:(a photo of a pet, a toy or a drawing) "
             "— it becomes the hero of the story",

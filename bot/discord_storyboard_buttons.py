@@ -20,6 +20,7 @@ from core.service import JobService
 from core.storyboard import MAX_LINE_CHARS
 
 log = logging.getLogger(__name__)
+_CAST_SCRIPT_CHARS = 2000  # a cast's lines, one per row
 
 Track = Callable[[discord.Interaction, Job], Awaitable[None]]
 
@@ -103,10 +104,13 @@ class StoryboardButtons:
         )
         modal.add_item(
             discord.ui.Label(
-                text=f"What the narrator says in scene {scene.index}",
+                text=f"Scene {scene.index}: a line a row, Speaker: text"  # ≤ 45 characters
+                if scene.lines
+                else f"What the narrator says in scene {scene.index}",
                 component=discord.ui.TextInput(
                     custom_id=_LINE_INPUT, style=discord.TextStyle.paragraph,
-                    default=scene.narration, min_length=1, max_length=MAX_LINE_CHARS,
+                    default=scene.script, min_length=1,
+                    max_length=_CAST_SCRIPT_CHARS if scene.lines else MAX_LINE_CHARS,
                 ),
             )
         )  # fmt: skip

@@ -116,7 +116,7 @@ class Layout:
 
 def line(scene: BoardScene) -> str:
     """A scene's line as the storyboard lists it."""
-    return f"**{scene.index}.** {discord.utils.escape_markdown(scene.narration)}"
+    return f"**{scene.index}.** {discord.utils.escape_markdown(scene.script)}"
 
 
 def plan(board: Storyboard, first: int, sizes: Sequence[int], budget: int) -> list[int]:

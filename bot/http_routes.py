@@ -192,7 +192,7 @@ def _generate_routes(app: FastAPI, api: _Api) -> None:
         options = StoryOptions(
             scenes=body.scenes, aspect=body.aspect_ratio, style=body.style, voice=body.voice,
             language=body.language, captions=body.captions, animate=body.animate,
-            preview=body.preview,
+            preview=body.preview, voices=body.voices,
         )  # fmt: skip
         story = options.request(body.theme or SEQUEL_THEME, api.settings)
         where = api.origin(caller, request, body.webhook_url, body.save_to_cloud)

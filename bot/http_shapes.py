@@ -25,6 +25,7 @@ from core.models import (
     StoryVideo,
     Style,
     VideoRequest,
+    VoiceMode,
 )
 from core.service import StoredCopy
 
@@ -92,7 +93,11 @@ class StoryGenerate(BaseModel):
     scenes: int | None = Field(None, ge=1, le=MAX_SCENES, strict=True)
     aspect_ratio: Aspect | None = None
     style: Style | None = None
-    voice: str | None = Field(None, min_length=1, max_length=100)
+    voice: str | None = Field(None, min_length=1, max_length=100, description="the narrator's")
+    voices: VoiceMode | None = Field(
+        None, description="narrator: one voice reads the story; cast: the narrator and a voice "
+        "for each character (at most 4), kept by its sequels; unset: STORYBOT_VOICES_DEFAULT",
+    )  # fmt: skip
     language: str | None = Field(
         None, pattern=r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})?$", description="e.g. en, fr, pt-br"
     )
@@ -363,6 +368,7 @@ def _generation(job: Job) -> GenerationMetadata:
             "scenes": request.scenes, "aspect_ratio": request.aspect.value,
             "style": request.style.value, "voice": request.voice, "language": request.language,
             "captions": request.captions, "animate": request.animate,
+            "voices": request.voices.value,
         }  # fmt: skip
         requested, model = 1, models.get("story", "")
     story = result if isinstance(result, StoryVideo) else None

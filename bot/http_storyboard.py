@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException
 
 from bot.http_guards import FieldErrors, Mp4File, error_responses
 from bot.http_shapes import JobIdPath, JobView
-from bot.http_story_shapes import NarrationEdit, RedrawBody, SceneView, scene_view
+from bot.http_story_shapes import RedrawBody, SceneEdit, SceneView, scene_view
 from core.errors import ArtifactMissing, InvalidRequest, LimitReached, NotAwaitingApproval
 from core.models import Job, JobStatus, StoryRequest, StoryVideo
 from core.service import JobService
@@ -144,16 +144,22 @@ def _action_routes(app: FastAPI, api: StoryApi) -> None:
     async def edit(
         job_id: JobIdPath,
         scene: SceneNumber,
-        body: NarrationEdit,
+        body: SceneEdit,
         request: Request,
         caller: Annotated[str, Depends(api.who)],
     ) -> SceneView:
-        """Change one scene's line: the narrator says it, the subtitles show it."""
+        """Change one scene's line (`narration`): the narrator says it, the subtitles show it;
+        or, in a story told by a cast, the scene's lines (`lines`), each said in its speaker's
+        voice and shown as `Speaker: text` (an unknown speaker is a 422)."""
         job = await _preview(api, job_id, caller)
+        field = "lines" if body.of_lines else "narration"
         try:
-            changed = await desk.edit(job, scene, body.narration)
+            if body.of_lines:
+                changed = await desk.edit_lines(job, scene, body.core_lines())
+            else:
+                changed = await desk.edit(job, scene, body.narration)
         except InvalidRequest as exc:
-            raise FieldErrors({"narration": str(exc)}) from None
+            raise FieldErrors({field: str(exc)}) from None
         return scene_view(str(request.base_url), job, changed)
 
     @app.post(

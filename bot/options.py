@@ -23,6 +23,7 @@ from core.models import (
     StoryRequest,
     Style,
     VideoRequest,
+    VoiceMode,
 )
 
 OPTION_HELP = {
@@ -34,6 +35,7 @@ OPTION_HELP = {
     "captions": "on | off",
     "animate": "on | off (brings each scene to life; slower, limited per day)",
     "preview": "on | off (see the scenes first: redraw a picture, change a line, then render)",
+    "voices": "narrator | cast (a voice for every character; voice= is then the narrator's)",
 }
 _SWITCH = {"on": True, "off": False, "yes": True, "no": False, "true": True, "false": False}
 HERO_THEME = "a happy adventure"  # a story asked for with a photo of its hero and no theme
@@ -55,6 +57,7 @@ class StoryOptions:
     captions: bool | None = None
     animate: bool | None = None
     preview: bool | None = None  # None: STORYBOT_PREVIEW_DEFAULT (the CLI always says)
+    voices: VoiceMode | None = None  # None: STORYBOT_VOICES_DEFAULT
 
     def request(self, theme: str, settings: Settings, language: str | None = None) -> StoryRequest:
         """The request, with defaults from settings; `language` is the user's own, if known."""
@@ -77,6 +80,7 @@ class StoryOptions:
                 captions=True if self.captions is None else self.captions,
                 animate=bool(self.animate),
                 preview=settings.preview_default if self.preview is None else self.preview,
+                voices=self.voices or settings.voices_default,
             )
         except ValidationError as exc:
             first = exc.errors()[0]
@@ -138,6 +142,11 @@ def set_option(options: StoryOptions, key: str, value: str) -> None:
             options.voice = value
         case "language" | "lang":
             options.language = value
+        case "voices":
+            try:
+                options.voices = VoiceMode(value.lower())
+            except ValueError:
+                raise InvalidRequest(f"voices must be {OPTION_HELP['voices']}") from None
         case "captions" | "animate" | "preview":
             if value.lower() not in _SWITCH:
                 raise InvalidRequest(f"{key} must be on or off")

@@ -178,6 +178,7 @@ def help_text(
         f"• captions: {OPTION_HELP['captions']}\n"
         f"• animate: {OPTION_HELP['animate']}\n"
         f"• preview: {OPTION_HELP['preview']}\n"
+        f"• voices: {OPTION_HELP['voices']}\n"
         f"• voice: {listed}{more}\n\n"
         "Other commands: /sequel (the next part of your last story), /status (your recent "
         "stories), /cancel (stop your story)."

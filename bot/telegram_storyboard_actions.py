@@ -174,7 +174,7 @@ class StoryboardActions:
                 )  # fmt: skip
             except BadRequest as exc:  # the picture was deleted, or the line is the same
                 log.info("job %s: scene %d's caption not changed: %s", job.id, scene, exc)
-        await message.reply_text(f"✅ Scene {scene} now says: “{changed.narration}”")
+        await message.reply_text(f"✅ Scene {scene} now says: “{changed.script}”")
 
 
 def waiting(job: Job) -> None:

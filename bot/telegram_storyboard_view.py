@@ -71,7 +71,7 @@ def read_redraw_reply(text: str) -> tuple[int, str] | None:
 
 def caption(scene: BoardScene) -> str:
     """A scene picture's caption: its number and line (within Telegram's 1024)."""
-    return f"{scene.index}. {scene.narration}"[:1024]
+    return f"{scene.index}. {scene.script}"[:1024]
 
 
 def board_text(job: Job, board: Storyboard) -> str:
@@ -127,7 +127,7 @@ def edit_prompt(scene: BoardScene) -> str:
     """The force_reply prompt for scene `scene`'s new line."""
     return (
         f"✏️ Send the new line for scene {scene.index} as a reply to this message.\n"
-        f"Now: “{scene.narration}”"
+        f"Now: “{scene.script}”"
     )
 
 

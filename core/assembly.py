@@ -11,11 +11,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from core import audio, captions, imaging
+from core.captions import CaptionText, Colour
 from core.clip_fit import Clip, probe_clip
 from core.errors import RenderError
 from core.ffmpeg import run_ffmpeg
 from core.limits import PipelineLimits
-from core.models import Speech, Story, StoryRequest, StoryVideo
+from core.models import Scene, Story, StoryRequest, StoryVideo
+from core.narration import SceneSpeech
 from core.scene_graph import SceneInputs, build_segment_args
 from core.soundtrack import build_join_args, build_soundtrack_args
 from core.video import Caption, Cut, Timeline
@@ -27,7 +29,7 @@ async def assemble_story(
     story: Story,
     request: StoryRequest,
     pictures: list[Path],
-    speeches: list[Speech],
+    spoken: list[SceneSpeech],
     workdir: Path,
     limits: PipelineLimits,
     clip_files: Sequence[Path | None] | None = None,
@@ -36,6 +38,7 @@ async def assemble_story(
     """Join the narrations, time every scene to its narration (clips fitted to it), caption
     it, and encode the MP4, its thumbnail and its `.srt`; `encoders` bounds the segment runs
     of every job at once (one per core if not given)."""
+    speeches = [scene.speech for scene in spoken]
     joined, lengths = audio.join(speeches, limits.scene_pause_s)
     narration = workdir / "narration.wav"
     await asyncio.to_thread(narration.write_bytes, audio.to_wav(joined))
@@ -43,17 +46,19 @@ async def assemble_story(
     size = request.aspect.size
     starts = [sum(lengths[:k]) / joined.sample_rate for k in range(len(lengths))]
     cues = [
-        (start, start + speech.duration_s, scene.narration)
-        for start, speech, scene in zip(starts, speeches, story.scenes, strict=True)
+        cue
+        for start, said, scene in zip(starts, spoken, story.scenes, strict=True)
+        for cue in _cues(scene, said, start)
     ]
     subtitles = workdir / "story.srt"
     await asyncio.to_thread(subtitles.write_text, captions.srt(cues), "utf-8")
     overlays: list[Caption | None] = [None] * len(pictures)
+    colours = captions.speaker_colours(story.voices)
     if request.captions:
         # One thread, one after another: ~15 ms each, and no per-thread heap kept afterwards.
         overlays = await asyncio.to_thread(
             lambda: [
-                _save_caption(scene.narration, size, workdir / f"caption_{i:02d}.png")
+                _save_caption(_shown(scene, colours), size, workdir / f"caption_{i:02d}.png")
                 for i, scene in enumerate(story.scenes, start=1)
             ]
         )
@@ -83,11 +88,33 @@ async def assemble_story(
     )
 
 
-def _save_caption(text: str, size: tuple[int, int], path: Path) -> Caption | None:
+def _cues(scene: Scene, said: SceneSpeech, start: float) -> list[tuple[float, float, str]]:
+    """The scene's subtitles: its narration, or one cue per line of a cast (`Fox: Hello!`)."""
+    if scene.lines and len(said.lines) == len(scene.lines):
+        return [
+            (start + begin, start + end, line.caption)
+            for line, (begin, end) in zip(scene.lines, said.lines, strict=True)
+        ]
+    return [(start, start + said.speech.duration_s, scene.narration)]
+
+
+def _shown(scene: Scene, colours: dict[str, Colour]) -> CaptionText:
+    """What the scene's caption shows: its narration, or each line with its speaker's name in
+    the speaker's colour."""
+    if not scene.lines:
+        return scene.narration
+    return [
+        captions.Said(None if line.by_narrator else line.speaker, line.text,
+                      colours.get(line.speaker))
+        for line in scene.lines
+    ]  # fmt: skip
+
+
+def _save_caption(text: CaptionText, size: tuple[int, int], path: Path) -> Caption | None:
     """The caption's band, cut out of its frame-sized overlay (corner on even pixels)."""
     overlay = captions.caption_overlay(text, size)
     if overlay is None:
-        log.info("no caption font glyphs for %r; scene left uncaptioned", text[:40])
+        log.info("no caption font glyphs; scene left uncaptioned")
         return None
     box = overlay.getchannel("A").getbbox()
     if box is None:

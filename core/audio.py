@@ -71,3 +71,24 @@ def join(
         parts += [pcm, pause]
         lengths.append((len(pcm) + len(pause)) // 2)
     return Speech(b"".join(parts), rate), lengths
+
+
+def join_lines(
+    speeches: list[Speech], gaps_s: list[float], rate: int = SAMPLE_RATE
+) -> tuple[Speech, list[tuple[float, float]]]:
+    """One scene of a cast's lines: each line's audio, then `gaps_s[k]` of silence before
+    line k+1 (one fewer gap than lines). Returns the joined audio and each line's start and
+    end in seconds, on exact samples."""
+    parts: list[bytes] = []
+    times: list[tuple[float, float]] = []
+    at = 0
+    for k, speech in enumerate(speeches):
+        if k:
+            silence = b"\x00\x00" * round(gaps_s[k - 1] * rate)
+            parts.append(silence)
+            at += len(silence) // 2
+        pcm = resample(speech, rate).pcm
+        parts.append(pcm)
+        times.append((at / rate, (at + len(pcm) // 2) / rate))
+        at += len(pcm) // 2
+    return Speech(b"".join(parts), rate), times

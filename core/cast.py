@@ -42,6 +42,7 @@ class SequelBrief(BaseModel):
     title: Annotated[str, StringConstraints(min_length=1, max_length=200)]
     summary: Annotated[str, StringConstraints(min_length=1, max_length=1200)]
     characters: Annotated[str, StringConstraints(min_length=1, max_length=800)]
+    voices: dict[str, str] = Field(default_factory=dict)  # speaker → voice, of a cast story
 
 
 class Cast(BaseModel):
@@ -59,10 +60,11 @@ class Cast(BaseModel):
     aspect: Aspect
     voice: str | None
     language: str
+    voices: dict[str, str] = Field(default_factory=dict)  # a cast story's speakers' voices
 
     def brief(self) -> SequelBrief:
         """The brief of the next part."""
         return SequelBrief(
             of=self.job_id, part=self.part + 1, title=self.title, summary=self.summary,
-            characters=self.characters,
+            characters=self.characters, voices=self.voices,
         )  # fmt: skip

@@ -54,6 +54,7 @@ class Casts:
             aspect=request.aspect,
             voice=request.voice,
             language=request.language,
+            voices=story.voices,
         )
         data = await asyncio.to_thread(picture.read_bytes)
         await self._artifacts.write(files_of(job.id), CAST_PICTURE, data)

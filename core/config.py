@@ -11,6 +11,7 @@ from pydantic import BeforeValidator, Field, HttpUrl, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from core.models import Aspect, Style
+from core.voicing import VoiceMode
 
 
 def _id_list(value: object) -> object:
@@ -203,6 +204,10 @@ class Settings(BaseSettings):
     cast_days: float = Field(30.0, gt=0, le=3650, validation_alias="STORYBOT_CAST_DAYS")
     disk_budget_mb: float | None = Field(None, gt=0, validation_alias="STORYBOT_DISK_BUDGET_MB")
 
+    # `cast`: stories told by a narrator and a voice per character, unless asked otherwise.
+    voices_default: VoiceMode = Field(
+        VoiceMode.NARRATOR, validation_alias="STORYBOT_VOICES_DEFAULT"
+    )
     # Storyboards: a preview story waits with its pictures for the user's approval.
     preview_default: bool = Field(False, validation_alias="STORYBOT_PREVIEW_DEFAULT")
     preview_redraws: int = Field(3, ge=0, le=20, validation_alias="STORYBOT_PREVIEW_REDRAWS")

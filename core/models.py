@@ -17,6 +17,8 @@ from core.cast import SequelBrief
 from core.formats import VIDEO_ASPECTS as VIDEO_ASPECTS
 from core.formats import Aspect as Aspect
 from core.formats import Style as Style
+from core.voicing import Line as Line
+from core.voicing import VoiceMode as VoiceMode
 
 JobId = NewType("JobId", str)
 
@@ -36,6 +38,10 @@ LANGUAGE_NAMES = {
 
 
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=400)]
+# A scene's narration: one line, or a cast's lines joined (each at most 400 characters).
+NarrationText = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)
+]
 LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=800)]
 
 
@@ -45,8 +51,9 @@ class Scene(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     image_prompt: LongText
-    narration: ShortText
+    narration: NarrationText
     character_description: LongText
+    lines: tuple[Line, ...] = ()  # in `cast` mode: who says what, in order (narration: joined)
 
 
 class Story(BaseModel):
@@ -59,6 +66,7 @@ class Story(BaseModel):
     style: Style
     language: str
     scenes: list[Scene] = Field(min_length=1, max_length=MAX_SCENES)
+    voices: dict[str, str] = Field(default_factory=dict)  # speaker → voice, in `cast` mode
 
 
 class StoryRequest(BaseModel):
@@ -79,6 +87,7 @@ class StoryRequest(BaseModel):
     hero: bool = False  # a photo of the hero is stored with the job (`core.cast.HERO_PHOTO`)
     sequel: SequelBrief | None = None  # the story this one continues
     preview: bool = False  # stop at a storyboard (story and pictures) for the user's approval
+    voices: VoiceMode = VoiceMode.NARRATOR  # one narrator, or a voice per character
 
     @field_validator("language")
     @classmethod

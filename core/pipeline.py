@@ -16,8 +16,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from core import audio
 from core.assembly import assemble_story, cores, save_fitted
+from core.casting import NARRATOR_FALLBACK, cast_problem, cast_voices, narrated
 from core.clips import VideoJob, run_operation
 from core.errors import ContentRejected, CoreError
 from core.hero_stage import CastStart, cast_start, check_designer, titled
@@ -32,6 +32,7 @@ from core.models import (
     VideoClips,
     VideoRequest,
 )
+from core.narration import Narration, SceneSpeech
 from core.progress import (
     ClipPhase,
     ProgressSink,
@@ -47,6 +48,7 @@ from core.safety import check_theme
 from core.stage_meter import MEDIA_END, STORY_END, StageMeter
 from core.steps import JobFiles, MemorySteps, StepLog, write_atomic
 from core.storyboard import Drafted, Storyboard
+from core.voicing import VoiceMode
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +75,7 @@ class Pipeline:
         self.providers = providers
         self.limits = limits or PipelineLimits()
         self._image_slots = asyncio.Semaphore(self.limits.image_concurrency)
-        self._tts_slots = asyncio.Semaphore(self.limits.tts_concurrency)
+        self.narration = Narration(providers, asyncio.Semaphore(self.limits.tts_concurrency))
         self._clip_slots = asyncio.Semaphore(self.limits.video_concurrency)
         self._encoder_slots = asyncio.Semaphore(cores())  # ffmpeg encoders, for every job
         self.videos = VideoJob(providers.animator, self.limits.video_deadline_s)
@@ -91,7 +93,11 @@ class Pipeline:
         check_theme(request.theme)
         check_designer(request, self.providers.designer)
         self.providers.writer.check_language(request.language)
-        self.providers.narrator.check_voice(request.voice, request.language)
+        cast = self.providers.cast_narrator
+        if request.voices is VoiceMode.CAST and cast is not None:
+            cast.check_voice(request.voice, request.language)  # the narrator's, in the cast
+        else:
+            self.providers.narrator.check_voice(request.voice, request.language)
 
     async def run(
         self,
@@ -123,9 +129,12 @@ class Pipeline:
             if request.preview and not (board is not None and board.approved):
                 await self._media(run, story, progress, start.reference, speak=False)
                 return Drafted(story)  # narration and the rest wait for the user's approval
-            pictures, speeches = await self._media(run, story, progress, start.reference)
+            pictures, spoken = await self._media(run, story, progress, start.reference)
+            speeches = [scene.speech for scene in spoken]
             clips = await self._animate(run, story, pictures, speeches, progress)
-            result = await self._assemble(run, story, pictures, speeches, clips)
+            result = await self._assemble(run, story, pictures, spoken, clips)
+        if request.voices is VoiceMode.CAST and not any(s.lines for s in story.scenes):
+            run.notes.append(NARRATOR_FALLBACK)
         return result.model_copy(update={"notes": tuple(sorted(run.notes))})
 
     async def make_video(
@@ -150,9 +159,21 @@ class Pipeline:
             story = Story.model_validate_json(await asyncio.to_thread(saved.read_bytes))
         else:
             story = titled(await self.providers.writer.write(run.request, start.hero), run.request)
+            if run.request.voices is VoiceMode.CAST:
+                story = self._cast(story, run.request)
             await run.save("story", "story.json", story.model_dump_json(indent=2).encode())
         await run.sink(StageProgressed(run.job_id, Stage.STORY, 1, 1, STORY_END))
         return story
+
+    def _cast(self, story: Story, request: StoryRequest) -> Story:
+        """A voice for every speaker, or one narrator if the lines cannot be cast."""
+        narrator = self.providers.cast_narrator
+        if narrator is None or cast_problem(story) is not None:
+            return narrated(story)
+        kept = request.sequel.voices if request.sequel is not None else None
+        return cast_voices(
+            story, narrator, language=request.language, narrator_voice=request.voice, kept=kept
+        )
 
     async def _media(
         self,
@@ -162,10 +183,10 @@ class Pipeline:
         reference: bytes | None,
         *,
         speak: bool = True,
-    ) -> tuple[list[Path], list[Speech]]:
+    ) -> tuple[list[Path], list[SceneSpeech]]:
         count = len(story.scenes)
         pictures: list[Path | None] = [None] * count
-        speeches: list[Speech | None] = [None] * count
+        speeches: list[SceneSpeech | None] = [None] * count
         loop = asyncio.get_running_loop()
         drawn: list[asyncio.Future[bytes]] = [loop.create_future() for _ in range(count)]
         providers = self.providers
@@ -196,19 +217,7 @@ class Pipeline:
                     group.create_task(draw(index, first))
 
         async def narrate(index: int) -> None:
-            step, name = f"narration:{index + 1}", f"scene_{index + 1:02d}.wav"
-            saved = await run.reuse(step, name)
-            if saved is not None:
-                speech = audio.from_wav(await asyncio.to_thread(saved.read_bytes))
-            else:
-                async with self._tts_slots:
-                    speech = await self.providers.narrator.speak(
-                        story.scenes[index].narration,
-                        voice=run.request.voice,
-                        language=run.request.language,
-                    )
-                await run.save(step, name, audio.to_wav(speech))
-            speeches[index] = speech
+            speeches[index] = await self.narration.scene(run, story, run.request, index)
             await progress.item_done(Stage.NARRATION)
 
         percent = progress.media_percent()
@@ -352,12 +361,12 @@ class Pipeline:
         run: _Run,
         story: Story,
         pictures: list[Path],
-        speeches: list[Speech],
+        spoken: list[SceneSpeech],
         clips: list[Path | None],
     ) -> StoryVideo:
         await run.sink(StageStarted(run.job_id, Stage.ASSEMBLY, 1, MEDIA_END))
         result = await assemble_story(
-            story, run.request, pictures, speeches, run.workdir, self.limits, clips,
+            story, run.request, pictures, spoken, run.workdir, self.limits, clips,
             self._encoder_slots,
         )  # fmt: skip
         await run.sink(StageProgressed(run.job_id, Stage.ASSEMBLY, 1, 1, 100))

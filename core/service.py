@@ -53,6 +53,7 @@ from core.progress import (
 from core.store import JobStore
 from core.storyboard_desk import StoryboardDesk
 from core.storyboards import Storyboards
+from core.voicing import VoiceMode
 from core.worker import end_cancelled
 
 __all__ = ["SAVE_TO_CLOUD", "DeliveryHandler", "DeliveryPolicy", "JobService", "StoredCopy"]
@@ -137,6 +138,8 @@ class JobService:
         request = request.model_copy(update={
             "style": cast.style, "aspect": cast.aspect, "voice": cast.voice,
             "language": cast.language, "sequel": cast.brief(),
+            # A story told by a cast goes on with the same voices.
+            "voices": VoiceMode.CAST if cast.voices else request.voices,
         })  # fmt: skip
         self._validate(request)
         picture = await self._casts.picture(cast)

@@ -4,15 +4,17 @@ story. Values only; `core.storyboards` keeps them in the store."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from core.errors import InvalidRequest, NotAwaitingApproval, SceneNotFound
 from core.models import LongText, Scene, ShortText, Story
 from core.safety import check_theme
+from core.voicing import NARRATOR, Line, joined_text
 
 # The outbox consumers told that a storyboard is ready (or expired): "telegram:storyboard", …
 _BOARD_SUFFIX = ":storyboard"
@@ -20,6 +22,7 @@ MAX_LINE_CHARS = 400
 # Why a storyboard left waiting past STORYBOT_PREVIEW_TTL_H ended (the job's `error`).
 EXPIRED = "the storyboard waited too long for approval and was cancelled"
 MAX_HINT_CHARS = 300
+MAX_LINES = 12  # lines of one scene of a cast
 
 
 def board_consumer(consumer: str) -> str:
@@ -43,6 +46,13 @@ class BoardScene(BaseModel):
     redraws_left: int
     draws: int = 1  # how often its picture was drawn: a front end shows what changed
     hint: str | None = None  # the user's words for the last redraw
+    lines: tuple[Line, ...] = ()  # a cast's lines (`cast` mode), narration being their words
+
+    @property
+    def script(self) -> str:
+        """The scene's words as a user reads and edits them: a cast's lines one per row, each
+        `Speaker: text` (the narrator's bare), else the narration."""
+        return "\n".join(line.caption for line in self.lines) if self.lines else self.narration
 
 
 class Storyboard(BaseModel):
@@ -53,6 +63,8 @@ class Storyboard(BaseModel):
     version: Literal[1] = 1
     title: str = ""
     scenes: tuple[BoardScene, ...]
+    speakers: tuple[str, ...] = ()  # who may speak a line (`cast` mode): narrator, characters
+    voices: dict[str, str] = Field(default_factory=dict)  # speaker → voice (`cast` mode)
     approved: bool = False
     ready_at: datetime | None = None  # when it last became ready; its time to live runs from here
 
@@ -61,11 +73,13 @@ class Storyboard(BaseModel):
         """A new storyboard: the story's scenes, each with `redraws` redraws."""
         scenes = tuple(
             BoardScene(
-                index=n, narration=s.narration, image_prompt=s.image_prompt, redraws_left=redraws
+                index=n, narration=s.narration, image_prompt=s.image_prompt,
+                redraws_left=redraws, lines=s.lines,
             )
             for n, s in enumerate(story.scenes, start=1)
-        )
-        return cls(title=story.title, scenes=scenes)
+        )  # fmt: skip
+        speakers = tuple(story.voices)
+        return cls(title=story.title, scenes=scenes, speakers=speakers, voices=story.voices)
 
     def scene(self, index: int) -> BoardScene:
         """Scene `index` (1-based), or `SceneNotFound`."""
@@ -93,9 +107,33 @@ class Storyboard(BaseModel):
         return self._with(changed)
 
     def edited(self, index: int, narration: str) -> Storyboard:
-        """Scene `index` with a new line (checked by `check_line`)."""
+        """Scene `index` with a new line (checked by `check_line`); for a cast's scene, new
+        lines written one per row as `Speaker: text` (a row without a known speaker is the
+        narrator's)."""
+        if self.scene(index).lines:
+            return self.edited_lines(index, parse_lines(narration, self.speakers))
         changed = self.scene(index).model_copy(update={"narration": check_line(narration)})
         return self._with(changed)
+
+    def edited_lines(self, index: int, lines: Sequence[Line]) -> Storyboard:
+        """A cast's scene with new lines: each checked, by a speaker of the story."""
+        scene = self.scene(index)
+        if not scene.lines:
+            raise InvalidRequest("this story has one narrator: change the scene's narration")
+        if not 1 <= len(lines) <= MAX_LINES:
+            raise InvalidRequest(f"a scene has 1 to {MAX_LINES} lines")
+        known = {name.casefold(): name for name in (*self.speakers, NARRATOR)}
+        checked = []
+        for line in lines:
+            speaker = known.get(line.speaker.strip().casefold())
+            if speaker is None:
+                names = ", ".join(sorted(set(known.values())))
+                raise InvalidRequest(f"'{line.speaker}' is not in this story (speakers: {names})")
+            checked.append(Line(speaker=speaker, text=check_line(line.text)))
+        narration = joined_text(checked)
+        return self._with(
+            scene.model_copy(update={"lines": tuple(checked), "narration": narration})
+        )
 
     def ready(self) -> Storyboard:
         """The storyboard as it becomes ready again: its time to live starts now."""
@@ -105,6 +143,19 @@ class Storyboard(BaseModel):
         scenes = list(self.scenes)
         scenes[scene.index - 1] = scene
         return self.model_copy(update={"scenes": tuple(scenes)})
+
+
+def parse_lines(text: str, speakers: Sequence[str]) -> list[Line]:
+    """Rows of `Speaker: text` (a row without one of `speakers` is the narrator's)."""
+    known = {name.casefold(): name for name in speakers}
+    lines = []
+    for row in text.splitlines():
+        name, colon, rest = row.partition(":")
+        speaker = known.get(name.strip().casefold()) if colon else None
+        words = rest if speaker is not None else row
+        if words.strip():
+            lines.append(Line(speaker=speaker or NARRATOR, text=" ".join(words.split())[:400]))
+    return lines
 
 
 def check_line(text: str) -> str:
@@ -153,4 +204,5 @@ def _with_changes(scene: Scene, board: BoardScene) -> Scene:
     prompt = board.image_prompt
     if board.hint:
         prompt = f"{prompt}. {board.hint}"[:800]
-    return scene.model_copy(update={"narration": board.narration, "image_prompt": prompt})
+    changes = {"narration": board.narration, "image_prompt": prompt, "lines": board.lines}
+    return scene.model_copy(update=changes)

@@ -23,6 +23,7 @@ from core.progress import JobCancelled
 from core.storyboard import BoardScene, Storyboard, picture_name
 from core.storyboard_sheet import SheetScene, contact_sheet
 from core.storyboards import Storyboards
+from core.voicing import Line
 from core.worker import discard_files
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,12 @@ class StoryboardDesk:
         board = await self._boards.change(job.id, lambda b: b.edited(scene, narration))
         return board.scene(scene)
 
+    async def edit_lines(self, job: Job, scene: int, lines: Sequence[Line]) -> BoardScene:
+        """A cast's scene's new lines (each 1–400 characters, fit for children, by a speaker
+        of the story: `InvalidRequest`)."""
+        board = await self._boards.change(job.id, lambda b: b.edited_lines(scene, lines))
+        return board.scene(scene)
+
     async def render(self, job: Job) -> Storyboard:
         """Make the video from the storyboard as it is: narration, animation if asked,
         assembly and delivery; nothing drawn is drawn again."""
@@ -95,7 +102,7 @@ class StoryboardDesk:
         """Every scene's picture with its number and line under it, on one JPEG."""
         board = await self.get(job)
         scenes = [
-            SheetScene(scene.index, await self.picture(job, scene.index), scene.narration)
+            SheetScene(scene.index, await self.picture(job, scene.index), scene.script)
             for scene in board.scenes
         ]
         return await asyncio.to_thread(contact_sheet, scenes)

@@ -7,7 +7,7 @@ import io
 import math
 import re
 import struct
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 
 from PIL import Image
 
@@ -17,6 +17,7 @@ from core.models import Aspect, ClipRequest, Scene, Speech, Story, StoryRequest,
 from core.progress import ClipPhase, ProgressEvent
 from core.providers import Animator, ClipStatus, Illustrator, Narrator, Providers, StoryWriter
 from core.providers.offline import OfflineAnimator, OfflineIllustrator
+from core.voicing import Line, VoicedLine, VoiceMode
 
 PALETTE = [
     (220, 60, 60), (60, 160, 60), (60, 90, 220), (230, 200, 40), (160, 60, 200),
@@ -40,17 +41,20 @@ class FakeStoryWriter:
     async def write(self, request: StoryRequest, hero: Hero | None = None) -> Story:
         """A story whose scene i narrates `Scene number i.`"""
         self.requests.append(request)
+        cast = request.voices is VoiceMode.CAST
         scenes = [
             Scene(
                 image_prompt=f"picture {i + 1}",
                 narration=f"Scene number {i + 1}.",
                 character_description="A red square.",
+                lines=_fake_lines(i + 1) if cast else (),
             )
             for i in range(request.scenes)
         ]
         return Story(
             title="Fake", theme=request.theme, style=request.style,
             language=request.language, scenes=scenes,
+            voices={"Fox": "", "Owl": ""} if cast else {},
         )  # fmt: skip
 
     async def soften(self, scene: Scene) -> Scene:
@@ -96,16 +100,28 @@ class FakeIllustrator:
         return buffer.getvalue()
 
 
+def _fake_lines(number: int) -> tuple[Line, ...]:
+    """Scene `number`'s lines: the narrator and the Fox; scene 3 has the Owl too."""
+    lines = [Line(speaker="narrator", text=f"Scene number {number}."),
+             Line(speaker="Fox", text=f"Hello {number}!")]  # fmt: skip
+    if number == 3:
+        lines.append(Line(speaker="Owl", text="Hoo!"))
+    return tuple(lines)
+
+
 class FakeNarrator:
-    """A tone per call, of a fixed duration; can fail always or on the first N calls."""
+    """A tone per call, of a fixed duration; can fail always or on the first N calls. As a
+    cast narrator: two speakers per call, a tone per line; records each call's lines."""
 
     name = "fake"
+    max_speakers = 2
 
     def __init__(self, *, seconds: float = 1.0, fail: bool = False, fail_first: int = 0) -> None:
         self.seconds = seconds
         self.fail = fail
         self.fail_first = fail_first  # calls that fail (transiently) before the rest succeed
         self.texts: list[str] = []
+        self.cast_calls: list[list[VoicedLine]] = []
 
     def voices(self) -> list[Voice]:
         """One voice."""
@@ -113,6 +129,19 @@ class FakeNarrator:
 
     def check_voice(self, voice: str | None, language: str) -> None:
         """Any voice is fine."""
+
+    def cast_voices(self) -> list[Voice]:
+        """Five voices."""
+        return [Voice(f"voice{n}", "en") for n in range(5)]
+
+    def pick_voice(self, speaker: int, language: str, taken: Collection[str]) -> str:
+        """The first of `voice<speaker>`, `voice<speaker+1>`, … not taken."""
+        return next(f"voice{n}" for n in range(speaker, speaker + 6) if f"voice{n}" not in taken)
+
+    async def speak_lines(self, lines: Sequence[VoicedLine], *, language: str) -> list[Speech]:
+        """A tone per line."""
+        self.cast_calls.append(list(lines))
+        return [await self.speak(line.text, voice=line.voice, language=language) for line in lines]
 
     async def speak(self, text: str, *, voice: str | None, language: str) -> Speech:
         """A sine tone."""
@@ -196,9 +225,11 @@ def fake_providers(
     animator: Animator | None = None,
 ) -> Providers:
     """A Providers bundle of fakes (any of which can be replaced); no animator unless given."""
+    narrator = narrator or FakeNarrator()
     return Providers(
-        writer or FakeStoryWriter(), illustrator or FakeIllustrator(), narrator or FakeNarrator(),
+        writer or FakeStoryWriter(), illustrator or FakeIllustrator(), narrator,
         animator, FakeHeroDesigner(), label="fake",
+        cast_narrator=narrator if isinstance(narrator, FakeNarrator) else None,
     )  # fmt: skip
 
 

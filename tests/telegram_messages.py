@@ -110,10 +110,8 @@ class MessagesMixin(LoopbackServer):
                     raise
         return self._new_message(chat, self.bot_user, extra)
 
-    def _edited(self, call: Call, part: str) -> dict[str, Any] | bool:
-        """Shared part of the editMessage* methods: find, compare, apply."""
-        if "inline_message_id" in call.params:
-            return True
+    def _to_edit(self, call: Call) -> tuple[tuple[int, int], dict[str, Any]]:
+        """The message an editMessage* call names, as Telegram finds it: the bot's own."""
         self._chat(call)
         key = (call.chat_id or 0, self._int(call, "message_id"))
         message = self.messages.get(key)
@@ -121,6 +119,13 @@ class MessagesMixin(LoopbackServer):
             raise bad_request("message to edit not found")
         if message.get("from") != self.bot_user:
             raise bad_request("message can't be edited")
+        return key, message
+
+    def _edited(self, call: Call, part: str) -> dict[str, Any] | bool:
+        """Shared part of the editMessage* methods: find, compare, apply."""
+        if "inline_message_id" in call.params:
+            return True
+        key, message = self._to_edit(call)
         new = dict(message)
         if part == "text":
             if "text" not in message:

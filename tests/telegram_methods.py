@@ -155,13 +155,7 @@ class MethodsMixin(FilesMixin):
             raise bad_request(f'can\'t parse InputMedia: unsupported media type "{kind}"')
         if "inline_message_id" in call.params:
             return True
-        self._chat(call)
-        key = (call.chat_id or 0, self._int(call, "message_id"))
-        message = self.messages.get(key)
-        if message is None:
-            raise bad_request("message to edit not found")
-        if message.get("from") != self.bot_user:
-            raise bad_request("message can't be edited")
+        key, message = self._to_edit(call)
         old = next((k for k in EDIT_MEDIA_KINDS if k in message), None)
         if old is None:
             raise bad_request("there is no media in the message to edit")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
@@ -17,6 +17,7 @@ from core.providers.offline import (
     OfflineNarrator,
     OfflineStoryWriter,
 )
+from core.voicing import VoicedLine
 
 if TYPE_CHECKING:
     from google.auth.credentials import Credentials
@@ -92,6 +93,31 @@ class Narrator(Protocol):
         ...
 
 
+class CastNarrator(Protocol):
+    """Speaks a cast's lines, each speaker in a voice of its own (`cast` mode)."""
+
+    name: str
+    max_speakers: int  # distinct speakers one request can voice (more: a request per line)
+
+    def cast_voices(self) -> list[Voice]:
+        """The voices a speaker may get, described (a writer picks among them)."""
+        ...
+
+    def check_voice(self, voice: str | None, language: str) -> None:
+        """Raise `InvalidRequest` for an unknown voice."""
+        ...
+
+    def pick_voice(self, speaker: int, language: str, taken: Collection[str]) -> str:
+        """A voice for speaker number `speaker` (0: the narrator, 1…: the characters in order)
+        that is none of `taken`: the same answer every time for the same arguments."""
+        ...
+
+    async def speak_lines(self, lines: Sequence[VoicedLine], *, language: str) -> list[Speech]:
+        """Speak `lines` (at most `max_speakers` distinct speakers) with as few requests as
+        the back end allows; one Speech per line, in order, each only that line's audio."""
+        ...
+
+
 # Called by `Animator.wait` at every poll and before fetching the clips.
 ClipStatus = Callable[[ClipPhase], Awaitable[None]]
 
@@ -133,6 +159,9 @@ class Providers:
     designer: HeroDesigner | None = None  # None: this back end takes no hero photo
     # Draws the scenes that must match a cast picture, when `illustrator` cannot (Imagen).
     cast_illustrator: Illustrator | None = None
+    # Speaks `cast` stories (a voice per character): the TTS narrator even where the story
+    # narrator is Live; None: this back end tells every story with one narrator.
+    cast_narrator: CastNarrator | None = None
     label: str = "offline"
     close: Callable[[], Awaitable[None]] | None = None
     # What each step uses, for job metadata; the Gemini back end keeps it current as models
@@ -161,12 +190,14 @@ def build_providers(settings: Settings, *, credentials: Credentials | None = Non
         case ProviderChoice.OFFLINE | ProviderChoice.AUTO:
             models = {"story": "offline templates", "pictures": "offline Pillow drawing",
                       "narration": "eSpeak NG", "animation": "offline camera move"}  # fmt: skip
+            narrator = OfflineNarrator()
             return Providers(
                 OfflineStoryWriter(),
                 OfflineIllustrator(),
-                OfflineNarrator(),
+                narrator,
                 OfflineAnimator(),
                 OfflineHeroDesigner(),
+                cast_narrator=narrator,
                 models=models,
             )
         case ProviderChoice.GEMINI:

@@ -115,7 +115,7 @@ async def test_story_job_from_request_to_downloaded_mp4(
     assert meta["title"]
     assert meta["config_used"] == {
         "scenes": 2, "aspect_ratio": "1:1", "style": "storybook", "voice": None,
-        "language": "fr", "captions": True, "animate": False,
+        "language": "fr", "captions": True, "animate": False, "voices": "narrator",
     }  # fmt: skip
     assert set(meta["stage_times"]) >= {"story", "pictures", "narration", "assembly"}
     assert video["dimensions"] == {"width": 1080, "height": 1080}

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from core.cast import Hero
 from core.errors import UnsupportedLanguage
 from core.models import Scene, Story, StoryRequest
+from core.providers.offline.dialogue import cast_of, scene_lines
 from core.providers.offline.story_cast import Member, carried, starring
 from core.providers.offline.vocabulary import (
     COLOURS,
@@ -21,6 +22,7 @@ from core.providers.offline.vocabulary import (
     species_for_word,
     words_of,
 )
+from core.voicing import VoiceMode, joined_text
 
 LANGUAGES = ("en", "fr", "es", "de")
 MAX_CHARACTERS = 3
@@ -307,15 +309,18 @@ class OfflineStoryWriter:
             )
             time = TIMES[_time_for(i, request.scenes)]
             prompt = f"{cast_prompt} {beat.action} {place.phrase} {time.phrase}"
-            scenes.append(
-                Scene(image_prompt=prompt, narration=line, character_description=description)
-            )
+            scene = Scene(image_prompt=prompt, narration=line, character_description=description)
+            if request.voices is VoiceMode.CAST:  # the characters speak too
+                lines = scene_lines(beat.action, line, a=a, b=b, language=lang)
+                scene = scene.model_copy(update={"lines": lines, "narration": joined_text(lines)})
+            scenes.append(scene)
         return Story(
             title=_TITLE[lang].format(all=_join(names, lang)),
             theme=request.theme,
             style=request.style,
             language=request.language,
             scenes=scenes,
+            voices=cast_of(s.lines for s in scenes),
         )
 
     @staticmethod
