@@ -3,7 +3,9 @@ image and speech), Imagen `predict` and the model lists (a mixin of `FakeGemini`
 
 generateContent is classified by `generationConfig`: `responseModalities` holding IMAGE → kind
 "image" (a PNG sized by `imageConfig.aspectRatio`); AUDIO → kind "tts" (3.8 TTS speaks its whole
-text and answers WAV; older TTS speaks what follows the last blank line and answers raw PCM);
+text and answers WAV; older TTS speaks what follows the last blank line and answers raw PCM; a
+request of several turns, i.e. parts, transcript lines or a conversation, is spoken a tone per
+turn at its voice's pitch with `TURN_GAP_S` of silence between turns: `turns_pcm`);
 `responseMimeType: application/json` → kind "story" (see `tests/gemini_story.py`); anything
 else → kind "text".
 """
@@ -28,6 +30,7 @@ from tests.gemini_faults import (
     PromptBlocked,
     RaiFiltered,
     ResponseBlocked,
+    UnknownSpeaker,
 )
 from tests.gemini_media import (
     IMAGE_SIZES,
@@ -38,8 +41,10 @@ from tests.gemini_media import (
     png_to_jpeg,
     render_png,
     speech_pcm,
+    turns_pcm,
 )
 from tests.gemini_requests import RecordedRequest, get_key
+from tests.gemini_speakers import speech_turns
 from tests.gemini_story import hero_json, story_json
 
 Parts = tuple[list[dict[str, Any]], int, str]  # parts, output tokens, output modality
@@ -155,14 +160,22 @@ class AnswersMixin(LoopbackServer):
         if record.kind == "tts":
             # 3.8 TTS reads its text verbatim and answers WAV; earlier models speak the line
             # after an instruction (after the last blank line) and answer raw PCM.
+            # Several turns (a conversation, or several parts): each in its voice's pitch, with
+            # a pause between turns (`tests/gemini_speakers.py`).
             structured = self.spec(record.model or "").structured_tts
-            spoken = prompt if structured else prompt.rsplit("\n\n", 1)[-1]
-            pcm = await asyncio.to_thread(speech_pcm, spoken)
+            turns = speech_turns(record.body or {}, structured, get_key)
+            if len(turns) > 1:
+                spoken = [(turn.voice, turn.text) for turn in turns]
+                pcm = await asyncio.to_thread(turns_pcm, spoken)
+            else:
+                line = prompt if structured else prompt.rsplit("\n\n", 1)[-1]
+                pcm = await asyncio.to_thread(speech_pcm, line)
             data, mime = (pcm_to_wav(pcm), "audio/wav") if structured else (pcm, TTS_MIME)
             parts = [{"inlineData": {"mimeType": mime, "data": base64.b64encode(data).decode()}}]
             return parts, len(pcm) // (2 * TTS_RATE) * 25 + 1, "AUDIO"
         if record.kind == "story":
-            return [{"text": json.dumps(self._story_json(record), ensure_ascii=False)}], 0, "TEXT"
+            answer = self._story_json(record, fault)
+            return [{"text": json.dumps(answer, ensure_ascii=False)}], 0, "TEXT"
         return [{"text": f"This is a fake Gemini reply to: {prompt[:200]}"}], 0, "TEXT"
 
     async def _image_parts(self, record: RecordedRequest) -> list[dict[str, Any]]:
@@ -178,8 +191,11 @@ class AnswersMixin(LoopbackServer):
             parts.insert(0, {"text": "Here it is."})
         return parts
 
-    def _story_json(self, record: RecordedRequest) -> Any:
+    def _story_json(self, record: RecordedRequest, fault: Fault | None) -> Any:
         properties = (record.schema or {}).get("properties") or {}
         if "looks" in properties:  # a photo to describe (the hero of a story)
             return hero_json(record.inline_images)
-        return story_json(record.text, record.system_text, record.schema, record.is_rephrase)
+        unknown = fault.speaker if isinstance(fault, UnknownSpeaker) else None
+        return story_json(
+            record.text, record.system_text, record.schema, record.is_rephrase, unknown
+        )

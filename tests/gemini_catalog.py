@@ -10,7 +10,8 @@ INVALID_ARGUMENT, never a silent default. Facts (December 2026):
 * TTS models take a prebuilt voice (`VOICES`); 3.8 and later read `parts[].text` verbatim, take
   style in `parts[].speech_metadata`, the voice in `voiceConfig.voice` or
   `prebuiltVoiceConfig.voiceName`, reject `temperature`/`topP`/`topK` and answer WAV; earlier
-  ones know no `speech_metadata`, read what follows a blank line and answer raw L16 PCM;
+  ones know no `speech_metadata`, read what follows a blank line and answer raw L16 PCM; two
+  speakers go in a multi-speaker config (`tests/gemini_speakers.py`);
 * Veo 2 makes 5–8 s clips, later Veo models 4, 6 or 8 s, in 16:9 or 9:16;
 * Live models serve only `bidiGenerateContent`; Imagen only `predict`; Veo only
   `predictLongRunning`; `gemini-omni-*` only the Interactions API.
@@ -23,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.providers import catalog
+from tests.gemini_speakers import check_speakers
 
 Output = str  # "text", "json", "image", "audio", "imagen", "veo", "interactions", "live", "embed"
 
@@ -159,7 +161,7 @@ def _check_tts(
     voice = voice or get(get(voice_config, "prebuiltVoiceConfig"), "voiceName")
     if voice is not None and voice not in VOICES:
         return f"Voice name {voice} is not supported."
-    return None
+    return check_speakers(spec.structured_tts, config, parts, get, VOICES)
 
 
 def check_predict(

@@ -3,12 +3,13 @@
 `script(kind, *faults)` queues one-shot faults per kind; `Persistent(fault)` stays at the
 head of its queue. `HttpError` answers the call of its kind at once (on "video"/"interaction":
 the start; on "poll"/"interaction_poll": one poll). `latency[kind]` delays successful (HTTP 200)
-answers. `PromptBlocked`, `ResponseBlocked`, `Malformed`, `NoImage` shape generateContent
-answers; `RaiFiltered` shapes an Imagen answer. On "video" and "interaction" these apply when
-the operation finishes: `OperationError` (Veo: `"error": {"code", "message"}`; interaction:
-status "failed", a `model_output` step with `error` and top-level `errors`), `VideoFiltered`
-(Veo: no videos, `raiMediaFilteredCount`/`Reasons`; interaction: status "incomplete" with
-`errors` code "SAFETY", no video; shape unverified) and `NeverDone` (never finishes).
+answers. `PromptBlocked`, `ResponseBlocked`, `Malformed`, `NoImage`, `UnknownSpeaker` shape
+generateContent answers; `RaiFiltered` shapes an Imagen answer. On "video" and "interaction"
+these apply when the operation finishes: `OperationError` (Veo: `"error": {"code",
+"message"}`; interaction: status "failed", a `model_output` step with `error` and top-level
+`errors`), `VideoFiltered` (Veo: no videos, `raiMediaFilteredCount`/`Reasons`; interaction:
+status "incomplete" with `errors` code "SAFETY", no video; shape unverified) and `NeverDone`
+(never finishes).
 """
 
 from __future__ import annotations
@@ -155,6 +156,14 @@ class Malformed:
 
 
 @dataclass(frozen=True)
+class UnknownSpeaker:
+    """A cast story (one whose schema asks for lines) whose first scene has a line said by
+    `speaker`, who is not one of its characters."""
+
+    speaker: str = "Owl"
+
+
+@dataclass(frozen=True)
 class NoImage:
     """HTTP 200, finishReason STOP, a text part only (the image model declined to draw)."""
 
@@ -231,6 +240,7 @@ Fault: TypeAlias = (
     | PromptBlocked
     | ResponseBlocked
     | Malformed
+    | UnknownSpeaker
     | NoImage
     | Delay
     | Hang

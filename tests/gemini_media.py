@@ -3,8 +3,10 @@ clips (`render_mp4`: a real H.264 + AAC MP4 made by the bundled ffmpeg), at the 
 real models.
 
 Pictures are coloured by a hash of the prompt, with the prompt drawn on them; speech is one
-syllable-like tone of about 0.3 s per word (raw PCM s16le mono 24 kHz); a clip is a slow zoom
-on a picture with a tone as audio, cached per request.
+syllable-like tone of about 0.3 s per word (raw PCM s16le mono 24 kHz), and an answer of several
+turns (`turns_pcm`) speaks each turn at its voice's pitch (`VOICE_PITCH`) with `TURN_GAP_S` of
+silence between turns; a clip is a slow zoom on a picture with a tone as audio, cached per
+request.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from pathlib import Path
 import imageio_ffmpeg
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont, ImageOps
+
+from tests.gemini_catalog import VOICES
 
 # Output sizes of the real Gemini image models per aspect ratio.
 IMAGE_SIZES = {
@@ -71,14 +75,15 @@ def render_png(
     return out.getvalue()
 
 
-def speech_pcm(text: str, rate: int = TTS_RATE) -> bytes:
-    """Raw s16le mono PCM: per word a voiced, syllable-modulated tone, then a short silence."""
+def speech_pcm(text: str, rate: int = TTS_RATE, pitch: float | None = None) -> bytes:
+    """Raw s16le mono PCM: per word a voiced, syllable-modulated tone, then a short silence
+    (the tone's pitch follows the word, or is `pitch`)."""
     words = re.findall(r"\w+", text) or ["hm"]
     gap = np.zeros(int(0.06 * rate))
     chunks = [np.zeros(int(0.1 * rate))]
     for word in words:
         seed = int.from_bytes(hashlib.sha256(word.lower().encode()).digest()[:4], "big")
-        f0 = 110.0 + seed % 140
+        f0 = pitch or 110.0 + seed % 140
         duration = 0.16 + 0.02 * min(len(word), 7)
         t = np.arange(int(duration * rate)) / rate
         syllables = max(1, min(4, len(re.findall(r"[aeiouy]+", word.lower()))))
@@ -89,6 +94,20 @@ def speech_pcm(text: str, rate: int = TTS_RATE) -> bytes:
         chunks += [0.3 * envelope * tone / 1.84, gap]
     chunks.append(np.zeros(int(0.1 * rate)))
     return (np.concatenate(chunks) * 32767).astype("<i2").tobytes()
+
+
+# Each voice speaks at its own pitch in a multi-turn answer (95 to 298 Hz, by name).
+VOICE_PITCH = {name: 95.0 + 7.0 * index for index, name in enumerate(sorted(VOICES))}
+TURN_GAP_S = 0.35  # the silence between two turns of one answer
+
+
+def turns_pcm(turns: list[tuple[str | None, str]], rate: int = TTS_RATE) -> bytes:
+    """Raw PCM of several turns ((voice, text) each), each at its voice's pitch, with
+    `TURN_GAP_S` of silence between them (each turn's own 0.1 s edges included)."""
+    gap = b"\x00\x00" * int((TURN_GAP_S - 0.2) * rate)
+    return gap.join(
+        speech_pcm(text, rate, VOICE_PITCH.get(voice or "", 180.0)) for voice, text in turns
+    )
 
 
 _MP4_CACHE: dict[tuple[str, str, float, tuple[int, int], bool], bytes] = {}

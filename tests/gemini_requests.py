@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
+from tests.gemini_speakers import speaker_voices, transcript
 from tests.gemini_story import REPHRASE_MARKER
 
 Kind = Literal[
@@ -188,6 +189,22 @@ class RecordedRequest:
             get_key(voice, "prebuiltVoiceConfig"), "voiceName"
         )
         return name
+
+    @property
+    def speaker_voices(self) -> dict[str, str | None]:
+        """A multi-speaker TTS request's speakers and their voices (`{}`: a single voice)."""
+        speech = get_key(self.generation_config, "speechConfig")
+        return dict(speaker_voices(speech, True, get_key))
+
+    @property
+    def part_speakers(self) -> list[str | None]:
+        """The `speech_metadata.speaker` of each part of a TTS request (None where unset)."""
+        return [get_key(get_key(p, "speechMetadata"), "speaker") for p in self._parts()]
+
+    @property
+    def transcript_speakers(self) -> list[str]:
+        """The names before each line of an earlier model's transcript (after a blank line)."""
+        return [line.partition(":")[0].strip() for line in transcript(self._parts())]
 
     @property
     def speech_styles(self) -> list[str]:

@@ -55,13 +55,18 @@ Vertex the "Publisher model `...` was not found" text). `models` defaults to the
 each of StoryBot's preference lists. Strict as the real service (`tests/gemini_catalog.py`):
 an output the model cannot make (pictures from a text model, audio from a non-TTS model, JSON
 from an image model), empty `contents`, an aspect ratio, voice or Veo length outside the
-documented set, sampling parameters for 3.8 TTS, or `speech_metadata` for an older TTS model
-answer 400 INVALID_ARGUMENT. 3.8 TTS speaks its whole text and answers WAV; older TTS speaks
+documented set, sampling parameters for 3.8 TTS, `speech_metadata` for an older TTS model, or
+speakers outside the documented multi-speaker shape (`tests/gemini_speakers.py`: exactly two
+speaker voice configs, known voices, every turn by one of them) answer 400 INVALID_ARGUMENT.
+3.8 TTS speaks its whole text and answers WAV; older TTS speaks what follows the last blank line
+and answers raw PCM; several turns are spoken each at its voice's pitch, with pauses between.
+
 The fake is split by concern: `gemini_requests` (routes, kinds, `RecordedRequest`),
 `gemini_faults` (scripted faults, error bodies), `gemini_story` (the prompt contracts of the
 "story" kind), `gemini_media` (pictures, speech, clips), `gemini_answers` (generateContent,
 Imagen, model lists), `gemini_video` (Veo operations and video interactions), `gemini_catalog`
-(what each model can do). This module re-exports their public names.
+(what each model can do), `gemini_speakers` (multi-speaker TTS). This module re-exports their
+public names.
 
 Standalone: `python -m tests.gemini_server --port 8765 [--latency-story 3 --latency-image 6
 --latency-tts 3 --latency-video 20]` prints its base URL and serves until Ctrl-C.
@@ -96,6 +101,7 @@ from tests.gemini_faults import (
     PromptBlocked,
     RaiFiltered,
     ResponseBlocked,
+    UnknownSpeaker,
     VideoFiltered,
 )
 from tests.gemini_media import (
@@ -127,8 +133,9 @@ __all__ = [
     "KINDS", "REPHRASE_MARKER", "SCENE_COUNT_RE", "TTS_MIME", "TTS_RATE", "VEO_RESPONSE_TYPE",
     "VIDEO_FPS", "VIDEO_SIZES", "Delay", "FakeGemini", "Fault", "Hang", "HttpError", "Kind",
     "Malformed", "NeverDone", "NoImage", "OperationError", "Persistent", "PromptBlocked",
-    "RaiFiltered", "RecordedRequest", "ResponseBlocked", "VideoFiltered", "VideoOperation",
-    "main", "render_mp4", "render_png", "scene_count", "soften", "speech_pcm", "story_dict",
+    "RaiFiltered", "RecordedRequest", "ResponseBlocked", "UnknownSpeaker", "VideoFiltered",
+    "VideoOperation", "main", "render_mp4", "render_png", "scene_count", "soften", "speech_pcm",
+    "story_dict",
 ]  # fmt: skip
 
 

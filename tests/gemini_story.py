@@ -5,6 +5,12 @@
   The story is about Whiskers the cat and Buster the dog; one sentence of narration per scene and
   the same `character_description` on every scene. The JSON follows the requested schema
   (`title`, `scenes[].image_prompt/narration/character_description`; other fields get fillers).
+* Cast: when the schema asks for `lines` (a `cast` story), every scene is lines said by
+  "narrator", Whiskers and Buster, `characters` names both with the voices `CAST_VOICES` (from
+  Google's list) and a reason, and each scene's `narration` (if asked for) is its lines joined.
+  Scene 1, 4, 7... has the narrator and Whiskers, scene 3, 6... the narrator and Buster (two
+  speakers each) and scene 2, 5... all three. `unknown_speaker` (the `UnknownSpeaker` fault)
+  gives one line of scene 1 to a speaker who is not a character.
 * Rephrase: when the schema's only property is `image_prompt` (or, without a schema, the prompt
   contains `REPHRASE_MARKER`), the answer is `{"image_prompt": "<softened text>"}` where the text
   is what follows `REPHRASE_MARKER` (or the whole prompt), made gentler.
@@ -69,6 +75,44 @@ def story_dict(scenes: int) -> dict[str, Any]:
     }
 
 
+CAST_VOICES = {"Whiskers": "Puck", "Buster": "Algenib"}
+_SAYS = {
+    "Whiskers": (
+        "Good morning, Buster! Look at the sun!", "I can read the map, follow me!",
+        "The bridge wobbles, hold on tight!", "I can see our house from up here!",
+    ),
+    "Buster": (
+        "Woof! What a lovely day for an adventure!", "I can smell something shiny over there!",
+        "Come under my big umbrella, little friend.", "Let us share them with everyone!",
+    ),
+}  # fmt: skip
+
+
+def cast_lines(scene: int, beat: str) -> list[dict[str, str]]:
+    """The lines of scene number `scene` (from 0): the narrator's beat, then what the scene's
+    characters say."""
+    talkers = (["Whiskers"], ["Whiskers", "Buster"], ["Buster"])[scene % 3]
+    lines = [{"speaker": "narrator", "text": beat}]
+    for number, name in enumerate(talkers):
+        lines.append({"speaker": name, "text": _SAYS[name][(scene + number) % len(_SAYS[name])]})
+    return lines
+
+
+def cast_story_dict(scenes: int, unknown_speaker: str | None = None) -> dict[str, Any]:
+    """`story_dict` told by a narrator and a cast of two."""
+    story = story_dict(scenes)
+    for number, scene in enumerate(story["scenes"]):
+        scene["lines"] = cast_lines(number, scene["narration"])
+        scene["narration"] = " ".join(line["text"] for line in scene["lines"])
+    if unknown_speaker is not None:
+        story["scenes"][0]["lines"][1]["speaker"] = unknown_speaker
+    story["characters"] = [
+        {"name": name, "voice": voice, "why": f"{name} sounds {desc}"}
+        for (name, voice), desc in zip(CAST_VOICES.items(), ("upbeat", "gravelly"), strict=True)
+    ]
+    return story
+
+
 def soften(prompt: str) -> str:
     """The text after `REPHRASE_MARKER` (or all of it), with gentler words."""
     head, marker, tail = prompt.partition(REPHRASE_MARKER)
@@ -103,16 +147,37 @@ def _conform(value: Any, schema: dict[str, Any], defs: dict[str, Any]) -> Any:
     return {"integer": 1, "number": 1.0, "boolean": True, "null": None}.get(kind, "text")
 
 
-def story_json(text: str, system_text: str, schema: dict[str, Any] | None, rephrase: bool) -> Any:
+def story_json(
+    text: str,
+    system_text: str,
+    schema: dict[str, Any] | None,
+    rephrase: bool,
+    unknown_speaker: str | None = None,
+) -> Any:
     """The JSON answer to a story or rephrase request, shaped to its `schema`."""
+    count = scene_count(system_text + "\n" + text)
     if rephrase:
         value: dict[str, Any] = {"image_prompt": soften(text)}
+    elif schema and _asks_for(schema, "lines"):
+        value = cast_story_dict(count, unknown_speaker)
     else:
-        value = story_dict(scene_count(system_text + "\n" + text))
+        value = story_dict(count)
     if not schema:
         return value
     defs = schema.get("$defs") or schema.get("definitions") or {}
     return _conform(value, schema, defs)
+
+
+def _asks_for(schema: Any, name: str) -> bool:
+    """Whether any object of `schema` (its definitions included) has the property `name`."""
+    if isinstance(schema, dict):
+        props = schema.get("properties")
+        if isinstance(props, dict) and name in props:
+            return True
+        return any(_asks_for(value, name) for value in schema.values())
+    if isinstance(schema, list):
+        return any(_asks_for(value, name) for value in schema)
+    return False
 
 
 HERO = {

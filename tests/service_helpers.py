@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from core.models import Delivery, Job, Origin, StoryRequest
-from core.progress import ProgressEvent
+from core.models import Delivery, Job, Origin, StoryRequest, StoryVideo
+from core.progress import JobSucceeded, ProgressEvent
 from core.service import JobService
 from core.store import JobStore, open_job_store
 
@@ -21,6 +22,22 @@ def user(n: int, platform: str = "telegram") -> Origin:
 
 async def collect(jobs: JobService, job: Job) -> list[ProgressEvent]:
     return [event async for event in jobs.subscribe(job.id)]
+
+
+async def made(jobs: JobService, job: Job) -> StoryVideo:
+    """The story job's result, once it succeeded."""
+    events = await collect(jobs, job)
+    assert isinstance(events[-1], JobSucceeded), events[-1]
+    result = events[-1].result
+    assert isinstance(result, StoryVideo)
+    return result
+
+
+async def cue_texts(jobs: JobService, job: Job, result: StoryVideo) -> list[str]:
+    """The texts of the job's `.srt` cues, in order."""
+    assert result.subtitles is not None
+    text = (await jobs.file(await jobs.get(job.id), result.subtitles)).read_text()
+    return [block.split("\n", 2)[2].strip() for block in re.split(r"\n\n+", text.strip())]
 
 
 async def delivery_is(store: JobStore, job_id: str, delivery: Delivery) -> bool:

@@ -235,7 +235,7 @@ def _google(settings: Settings, credentials: Credentials | None) -> Providers:
         else InteractionsAnimator(backend, settings.video_poll_s)
     )
     return Providers(
-        GeminiStoryWriter(backend),
+        GeminiStoryWriter(backend, settings.voice),
         illustrator,
         narrator,
         animator,
@@ -243,6 +243,7 @@ def _google(settings: Settings, credentials: Credentials | None) -> Providers:
         # Imagen takes no reference picture: scenes that must match a cast picture (a hero's
         # character sheet, a sequel's) are drawn by the Gemini image model.
         cast_illustrator=gemini_pictures,
+        cast_narrator=tts,  # cast stories: spoken by the TTS model, even where narration is Live
         label="vertex" if settings.use_vertexai else "gemini",
         close=backend.aclose,
         models=backend.models.in_use,

@@ -13,6 +13,7 @@ from core.errors import ContentRejected, InvalidStory, ProviderUnavailable
 from core.models import LANGUAGE_NAMES, Aspect, Scene, Story, StoryRequest, Style
 from core.providers.catalog import Role
 from core.providers.google_backend import GeminiBackend
+from core.voicing import VoiceMode
 
 log = logging.getLogger(__name__)
 
@@ -89,30 +90,33 @@ _SOFTEN_PROMPT = (
 
 
 class GeminiStoryWriter:
-    """Writes the story as structured JSON with a Gemini text model."""
+    """Writes the story as structured JSON with a Gemini text model (in `cast` mode as lines
+    and a cast of voices: `core.providers.gemini_cast`)."""
 
     name = "gemini"
     languages = None  # any language
 
-    def __init__(self, backend: GeminiBackend) -> None:
+    def __init__(self, backend: GeminiBackend, narrator_voice: str | None = None) -> None:
         self.backend = backend
+        self.narrator_voice = narrator_voice  # the narrator's voice when a request names none
 
     def check_language(self, language: str) -> None:
         """Gemini writes in any language."""
 
     async def write(self, request: StoryRequest, hero: Hero | None = None) -> Story:
         """Ask for N scenes; a malformed or short answer is retried once with the error."""
+        if request.voices is VoiceMode.CAST:
+            # Imported here: the cast writer builds on this module's helpers.
+            from core.providers.gemini_cast import write_cast
+
+            return await write_cast(self.backend, request, hero, self.narrator_voice)
         language = LANGUAGE_NAMES.get(request.base_language, f"the language '{request.language}'")
         prompt = _STORY_PROMPT.format(
             theme=request.theme,
             count=request.scenes,
             language=language,
             style=request.style.prompt,
-            people=(
-                f"apart from {hero.name}, no people, only animals and objects"
-                if hero is not None
-                else "no people ever, only animals and objects"
-            ),
+            people=people_rule(hero),
             cast=_cast_lines(request, hero),
         )
         contents: list[types.Content] = [_user(prompt)]
@@ -171,6 +175,13 @@ def _to_story(text: str, request: StoryRequest) -> Story:
         )
     except ValidationError as exc:
         raise ValueError(_first_error(exc)) from None
+
+
+def people_rule(hero: Hero | None) -> str:
+    """Who may be drawn: animals and objects, and the hero if a photo gave one."""
+    if hero is not None:
+        return f"apart from {hero.name}, no people, only animals and objects"
+    return "no people ever, only animals and objects"
 
 
 def _cast_lines(request: StoryRequest, hero: Hero | None) -> str:

@@ -4,12 +4,14 @@ passes everything through, so the pipeline is measured without knowing it."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Collection, Sequence
 
 from core.cast import Hero
 from core.metrics import Metrics
 from core.models import Aspect, ClipRequest, Scene, Speech, Story, StoryRequest, Style, Voice
 from core.providers import (
     Animator,
+    CastNarrator,
     ClipStatus,
     HeroDesigner,
     Illustrator,
@@ -17,14 +19,16 @@ from core.providers import (
     Providers,
     StoryWriter,
 )
+from core.voicing import VoicedLine
 
 
 def metered(providers: Providers, metrics: Metrics) -> Providers:
     """The same providers, each call counted under its role (story, image, tts, video)."""
-    animator, designer, painter = (
+    animator, designer, painter, cast = (
         providers.animator,
         providers.designer,
         providers.cast_illustrator,
+        providers.cast_narrator,
     )
     return dataclasses.replace(
         providers,
@@ -34,6 +38,7 @@ def metered(providers: Providers, metrics: Metrics) -> Providers:
         animator=MeteredAnimator(animator, metrics) if animator is not None else None,
         designer=MeteredDesigner(designer, metrics) if designer is not None else None,
         cast_illustrator=MeteredIllustrator(painter, metrics) if painter is not None else None,
+        cast_narrator=MeteredCast(cast, metrics) if cast is not None else None,
     )
 
 
@@ -112,6 +117,31 @@ class MeteredNarrator:
         """The inner narrator's speech."""
         with self._metrics.provider_call("tts"):
             return await self.inner.speak(text, voice=voice, language=language)
+
+
+class MeteredCast:
+    """A cast narrator whose `speak_lines` calls are counted (role `tts`)."""
+
+    def __init__(self, inner: CastNarrator, metrics: Metrics) -> None:
+        self.inner, self.name, self._metrics = inner, inner.name, metrics
+        self.max_speakers = inner.max_speakers
+
+    def cast_voices(self) -> list[Voice]:
+        """The inner narrator's cast voices."""
+        return self.inner.cast_voices()
+
+    def check_voice(self, voice: str | None, language: str) -> None:
+        """The inner narrator's check (not a call to the back end)."""
+        self.inner.check_voice(voice, language)
+
+    def pick_voice(self, speaker: int, language: str, taken: Collection[str]) -> str:
+        """The inner narrator's pick (not a call to the back end)."""
+        return self.inner.pick_voice(speaker, language, taken)
+
+    async def speak_lines(self, lines: Sequence[VoicedLine], *, language: str) -> list[Speech]:
+        """The inner narrator's lines."""
+        with self._metrics.provider_call("tts"):
+            return await self.inner.speak_lines(lines, language=language)
 
 
 class MeteredAnimator:

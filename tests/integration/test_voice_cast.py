@@ -5,7 +5,6 @@ cannot be cast is told by one narrator, with a note; storyboard edits take a cas
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,34 +12,17 @@ import pytest
 
 from core.casting import NARRATOR_FALLBACK
 from core.errors import InvalidRequest
-from core.models import Job, Story, StoryRequest, StoryVideo
-from core.progress import AwaitingApproval, JobSucceeded
-from core.service import JobService
+from core.models import Story, StoryRequest
+from core.progress import AwaitingApproval
 from core.voicing import Line, VoiceMode
 from tests.fakes import FakeNarrator, FakeStoryWriter, fake_providers
-from tests.service_helpers import collect, user
+from tests.service_helpers import collect, cue_texts, made, user
 
 if TYPE_CHECKING:
-    from core.providers import Hero
+    from core.cast import Hero
     from tests.conftest import OpenStoryBot
 
 CAST = StoryRequest(theme="a fox and an owl", scenes=3, voices=VoiceMode.CAST)
-
-
-async def made(jobs: JobService, job: Job) -> StoryVideo:
-    """The job's result, once it succeeded."""
-    events = await collect(jobs, job)
-    assert isinstance(events[-1], JobSucceeded), events[-1]
-    result = events[-1].result
-    assert isinstance(result, StoryVideo)
-    return result
-
-
-async def subtitles(jobs: JobService, job: Job, result: StoryVideo) -> list[str]:
-    """The texts of the job's `.srt` cues."""
-    assert result.subtitles is not None
-    text = (await jobs.file(await jobs.get(job.id), result.subtitles)).read_text()
-    return [block.split("\n", 2)[2].strip() for block in re.split(r"\n\n+", text.strip())]
 
 
 async def test_a_cast_story_gets_a_voice_per_speaker(
@@ -52,7 +34,7 @@ async def test_a_cast_story_gets_a_voice_per_speaker(
     async with storybot(fake_providers(narrator=narrator)) as bot:
         job = await bot.service.submit_story(CAST, user(1))
         result = await made(bot.service, job)
-        cues = await subtitles(bot.service, job, result)
+        cues = await cue_texts(bot.service, job, result)
     voices = result.story.voices
     assert set(voices) == {"narrator", "Fox", "Owl"}
     assert len(set(voices.values())) == 3
@@ -115,7 +97,7 @@ async def test_a_storyboard_edits_a_cast_s_lines(storybot: OpenStoryBot, clean_e
             await jobs.storyboards.edit_lines(job, 2, [Line(speaker="Bear", text="Hi")])
         await jobs.storyboards.render(job)
         result = await made(jobs, job)
-        cues = await subtitles(jobs, job, result)
+        cues = await cue_texts(jobs, job, result)
     assert cues[:2] == ["The night is calm.", "Owl: Good night, Fox!"]
     owl = result.story.voices["Owl"]
     assert any(line.voice == owl and line.text == "Good night, Fox!" for call in
