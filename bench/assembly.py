@@ -105,11 +105,13 @@ def ours(folder: Path) -> None:
     """Our assembly: Ken Burns, captions, crossfades, narration."""
     from core.assembly import assemble_story
     from core.limits import PipelineLimits
+    from core.narration import SceneSpeech
 
     story, pictures, speeches = _fitted_inputs(folder, folder / "ours")
+    spoken = [SceneSpeech(speech) for speech in speeches]
     request = StoryRequest(theme="t", scenes=6, aspect=Aspect.LANDSCAPE, captions=True)
     asyncio.run(
-        assemble_story(story, request, pictures, speeches, folder / "ours", PipelineLimits())
+        assemble_story(story, request, pictures, spoken, folder / "ours", PipelineLimits())
     )
 
 

@@ -29,7 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # for tests.gem
 from core.assembly import assemble_story, save_fitted
 from core.config import Settings
 from core.limits import PipelineLimits
-from core.models import JobId, StoryRequest
+from core.models import JobId, StoryRequest, StoryVideo
+from core.narration import SceneSpeech
 from core.pipeline import Pipeline
 from core.progress import ProgressEvent, Stage, StageProgressed, StageStarted
 from core.providers import Providers, build_providers
@@ -68,7 +69,8 @@ async def cookbook_order(providers: Providers, limits: PipelineLimits, workdir: 
         path = workdir / f"scene_{index + 1:02d}.png"
         pictures.append(await asyncio.to_thread(save_fitted, data, request.aspect.size, path))
         speeches.append(await providers.narrator.speak(scene.narration, voice=None, language="en"))
-    await assemble_story(story, request, pictures, speeches, workdir, limits)
+    spoken = [SceneSpeech(speech) for speech in speeches]
+    await assemble_story(story, request, pictures, spoken, workdir, limits)
     return time.perf_counter() - started
 
 
@@ -88,6 +90,7 @@ async def ours(
     started = time.perf_counter()
     result = await Pipeline(providers, limits).run(JobId("bench"), request, workdir, sink)
     total = time.perf_counter() - started
+    assert isinstance(result, StoryVideo)  # not a preview: no storyboard stop
     assert result.animated == (SCENES if animate else 0), result.notes
     return total, marks["assembly_end"] - marks["assembly_start"]
 

@@ -13,6 +13,7 @@ import pytest
 from core.assembly import assemble_story, save_fitted
 from core.limits import PipelineLimits
 from core.models import Aspect, JobId, Scene, Story, StoryRequest, StoryVideo, Style
+from core.narration import SceneSpeech
 from core.pipeline import Pipeline
 from core.providers import Providers
 from core.providers.offline import OfflineIllustrator, OfflineNarrator, OfflineStoryWriter
@@ -93,7 +94,8 @@ async def render_one(
     data = await OfflineIllustrator().draw(scene, style=Style.STORYBOOK, aspect=aspect)
     picture = await asyncio.to_thread(save_fitted, data, aspect.size, workdir / "p.png")
     speech = await FakeNarrator(seconds=1.5).speak(narration, voice=None, language="en")
-    result = await assemble_story(story, request, [picture], [speech], workdir, PipelineLimits())
+    spoken = [SceneSpeech(speech)]
+    result = await assemble_story(story, request, [picture], spoken, workdir, PipelineLimits())
     return probe(workdir / result.video, frame_size=96)
 
 
