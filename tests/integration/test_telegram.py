@@ -54,9 +54,9 @@ async def test_story_end_to_end(
     """`/story a cat and a dog` → one progress message edited in place → an inline MP4."""
     settings = telegram_settings(fake, monkeypatch)
     async with AsyncExitStack() as stack:
-        await start_bot(stack, settings, delay=2.0)
+        await start_bot(stack, settings, delay=1.5)
         await fake.wait_for("setMyCommands")
-        asked = fake.send_command("/story scenes=4 a cat and a dog")
+        asked = fake.send_command("/story scenes=3 a cat and a dog")
         sent = await fake.wait_for("sendVideo", timeout=120)
         await fake.wait_for("editMessageText", is_summary)  # it waits for its 3 s slot
     first = fake.calls_to("sendMessage")[0]
@@ -94,7 +94,7 @@ async def test_flood_control_is_honoured(
     fake.fail_next("editMessageText", status=429, retry_after=4)
     async with AsyncExitStack() as stack:
         await start_bot(stack, settings, delay=1.5)
-        fake.send_command("/story scenes=5 a fox")
+        fake.send_command("/story scenes=3 a fox")
         await fake.wait_for("sendVideo", timeout=120)
         await fake.wait_for("editMessageText", is_summary)
     edits = fake.calls_to("editMessageText")
