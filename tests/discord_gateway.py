@@ -51,6 +51,11 @@ class GatewayMixin:
         """Identified (or resumed) connections open now."""
         return sum(1 for session in self._sessions if session.session_id is not None)
 
+    @property
+    def sessions_identified(self) -> int:
+        """How many sessions were identified since the fake started (resumes not counted)."""
+        return len(self._known_sessions)
+
     def _count_sessions(self) -> None:
         self.peak_sessions = max(self.peak_sessions, self.live_sessions)
 
