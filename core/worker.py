@@ -302,6 +302,8 @@ class Worker:
             job, JobStatus.AWAITING_APPROVAL, default_webhook=self.default_webhook
         )
         if await self.storyboards.ready(job, board, waiting):
+            # The hero is drawn (a checkpoint): the user's photo is not kept while it waits.
+            await self.artifacts.delete(job.id, HERO_PHOTO)
             await self.bus.publish(AwaitingApproval(job.id, len(board.scenes)))
 
     async def _keep_cast(self, job: Job, result: JobResult) -> None:

@@ -9,11 +9,13 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from core.cast import CAST_PICTURE, HERO_PHOTO
 from core.errors import InvalidRequest, LimitReached, NotAwaitingApproval, SceneNotFound
 from core.models import Job, JobStatus, StoryRequest, StoryVideo
 from core.progress import AwaitingApproval, JobSucceeded
 from core.service import JobService
 from tests.fakes import FakeIllustrator, FakeNarrator, FakeStoryWriter, fake_providers
+from tests.pictures import hero_photo
 from tests.service_helpers import collect, user
 
 if TYPE_CHECKING:
@@ -114,6 +116,22 @@ async def test_a_waiting_storyboard_survives_a_restart(
         await jobs.storyboards.render(job)
         assert isinstance((await collect(jobs, job))[-1], JobSucceeded)
         assert (len(writer.requests), len(painter.prompts)) == (1, 3)
+
+
+async def test_a_hero_s_photo_is_gone_while_its_storyboard_waits(
+    storybot: OpenStoryBot, clean_env: Path
+) -> None:
+    """The hero is drawn before the storyboard: the user's photo is deleted then, not kept
+    for as long as the storyboard waits; the render still has the hero."""
+    async with storybot() as bot:
+        jobs = bot.service
+        job = await jobs.submit_story(PREVIEW, user(1), hero=hero_photo())
+        job = await until_ready(jobs, job)
+        folder = clean_env / "jobs" / job.id
+        assert (folder / CAST_PICTURE).exists()
+        assert not (folder / HERO_PHOTO).exists()
+        await jobs.storyboards.render(job)
+        assert isinstance((await collect(jobs, job))[-1], JobSucceeded)
 
 
 async def test_a_storyboard_left_waiting_expires(
