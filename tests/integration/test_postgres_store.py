@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,7 +16,8 @@ import pytest
 from bot.cli import main
 from core.config import Settings
 from core.errors import LimitReached
-from core.models import JobStatus, Origin, StoryRequest
+from core.models import JobStatus, Origin, StoryRequest, StoryVideo
+from core.storyboards import Storyboards
 
 if TYPE_CHECKING:
     from tests.conftest import OpenStoryBot, WaitUntil
@@ -173,3 +175,41 @@ def test_migrate_creates_the_tables_once(
     assert main(["migrate"]) == 0
     assert main(["migrate"]) == 0
     assert capsys.readouterr().out.count("up to date") == 2
+
+
+async def test_a_storyboard_waits_is_redrawn_rendered_and_expires_in_postgres(
+    storybot: OpenStoryBot,
+    wait_until: WaitUntil,
+    postgres_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The storyboard's statements on PostgreSQL: a preview story waits, is redrawn, edited
+    and rendered; another one, left waiting past its time, expires."""
+    monkeypatch.setenv("STORYBOT_DATABASE_URL", postgres_url)
+    preview = StoryRequest(theme="a fox", scenes=2, preview=True)
+    origin, waiting = Origin("cli", "pg-board"), JobStatus.AWAITING_APPROVAL
+    async with storybot(settings=Settings()) as bot:
+        jobs = bot.service
+
+        async def status_is(job_id: str, status: JobStatus) -> bool:
+            return (await jobs.get(job_id)).status is status
+
+        job = await jobs.submit_story(preview, origin)
+        left = await jobs.submit_story(preview, origin)
+        await wait_until(lambda: status_is(job.id, waiting), timeout=60, what="the storyboard")
+        await jobs.storyboards.redraw(job, 2, "with snow")
+        await wait_until(lambda: status_is(job.id, waiting), timeout=60, what="the redraw")
+        scene = await jobs.storyboards.edit(job, 1, "A new first line.")
+        await jobs.storyboards.render(job)
+        await wait_until(
+            lambda: status_is(job.id, JobStatus.COMPLETED), timeout=60, what="the video"
+        )
+        result = (await jobs.get(job.id)).result
+        await wait_until(lambda: status_is(left.id, waiting), timeout=60, what="the other one")
+        later = datetime.now(UTC) + timedelta(days=2)  # as the expiry sees it then
+        expired = await Storyboards(bot.store.database).expire(later, lambda job: [])
+        assert [job.id for job in expired] == [left.id]
+        assert await status_is(left.id, JobStatus.CANCELLED)
+    assert scene.narration == "A new first line."
+    assert isinstance(result, StoryVideo)
+    assert result.story.scenes[0].narration == "A new first line."
