@@ -70,6 +70,9 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     monkeypatch.setenv("PTB_TIMEDELTA", "true")
     data = tmp_path / "data"
     monkeypatch.setenv("STORYBOT_DATA_DIR", str(data))
+    # Videos made through the settings are encoded at 12 fps rather than 24: half the frames,
+    # the same code paths (the 24 fps default has tests of its own, e.g. test_end_to_end).
+    monkeypatch.setenv("STORYBOT_FPS", "12")
     return data
 
 
