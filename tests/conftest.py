@@ -18,6 +18,7 @@ from core.config import Settings
 from core.limits import JobLimits, PipelineLimits
 from core.providers import Providers
 from tests.fakes import fake_providers
+from tests.gemini_server import FakeGemini
 
 pytest_plugins = ["tests.postgres", "tests.s3"]  # postgres_url; s3_server, bucket_url
 
@@ -137,6 +138,16 @@ def storybot(clean_env: Path) -> OpenStoryBot:
             yield bot
 
     return opened
+
+
+@pytest.fixture
+async def gemini(request: pytest.FixtureRequest) -> AsyncIterator[FakeGemini]:
+    """The fake Gemini on port 0, with the test module's `KEY` as its API key and its pictures
+    drawn at `GEMINI_IMAGE_SCALE` (0.25 unless the module says)."""
+    module = request.module
+    scale = getattr(module, "GEMINI_IMAGE_SCALE", 0.25)
+    async with FakeGemini(api_key=module.KEY, image_scale=scale) as server:
+        yield server
 
 
 @pytest.fixture

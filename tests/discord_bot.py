@@ -56,6 +56,19 @@ async def start_adapter(
     return bot
 
 
+async def start_on_gemini(
+    stack: AsyncExitStack,
+    fake: FakeDiscord,
+    gemini: FakeGemini,
+    monkeypatch: pytest.MonkeyPatch,
+    **extra: str,
+) -> StoryBot:
+    """The Discord adapter over the core with Gemini's providers on `gemini`, progress
+    edits every 0.5 s (and `extra` settings)."""
+    env = gemini.env() | {"STORYBOT_PROGRESS_INTERVAL_S": "0.5", **extra}
+    return await start_adapter(stack, discord_settings(fake, monkeypatch, **env))
+
+
 async def start_video_bot(
     stack: AsyncExitStack,
     fake: FakeDiscord,

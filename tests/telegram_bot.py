@@ -13,6 +13,7 @@ from core.bootstrap import StoryBot
 from core.config import Settings
 from core.providers import Providers
 from tests.front_ends import settings_with, start_core
+from tests.gemini_server import FakeGemini
 from tests.telegram_server import Call, FakeTelegram
 
 
@@ -44,6 +45,19 @@ async def start_adapter(
     )  # fmt: skip
     await stack.enter_async_context(TelegramAdapter(bot.service, settings))
     return bot
+
+
+async def start_on_gemini(
+    stack: AsyncExitStack,
+    fake: FakeTelegram,
+    gemini: FakeGemini,
+    monkeypatch: pytest.MonkeyPatch,
+    **extra: str,
+) -> StoryBot:
+    """The Telegram adapter over the core with Gemini's providers on `gemini`, progress
+    edits every 0.5 s (and `extra` settings)."""
+    env = gemini.env() | {"STORYBOT_PROGRESS_INTERVAL_S": "0.5", **extra}
+    return await start_adapter(stack, telegram_settings(fake, monkeypatch, **env))
 
 
 def edits_of(fake: FakeTelegram, message_id: int) -> list[Call]:

@@ -7,7 +7,6 @@ or is logged; /sequel goes on with the same cast, look and voice, after a restar
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,7 @@ from typing import Any
 import pytest
 
 from core.models import Style
-from tests.discord_bot import discord_settings, keep_endpoints, start_adapter
+from tests.discord_bot import keep_endpoints, start_on_gemini
 from tests.discord_server import Call, FakeDiscord, Interaction
 from tests.gemini_server import CHARACTERS, FakeGemini
 from tests.hero_calls import check_hero_story, scene_calls
@@ -27,27 +26,9 @@ FAKE = FakeDiscord
 KEY = "AIzaSy-discord-hero-test-key-01234"
 
 
-@pytest.fixture
-async def gemini() -> AsyncIterator[FakeGemini]:
-    async with FakeGemini(api_key=KEY, image_scale=0.25) as server:
-        yield server
-
-
 @pytest.fixture(autouse=True)
 def restore_endpoints(monkeypatch: pytest.MonkeyPatch) -> None:
     keep_endpoints(monkeypatch)
-
-
-async def start_bot(
-    stack: AsyncExitStack,
-    fake: FakeDiscord,
-    gemini: FakeGemini,
-    monkeypatch: pytest.MonkeyPatch,
-    **extra: str,
-) -> None:
-    """The Discord adapter over the core with Gemini's providers on the fake."""
-    env = gemini.env() | {"STORYBOT_PROGRESS_INTERVAL_S": "0.5", **extra}
-    await start_adapter(stack, discord_settings(fake, monkeypatch, **env))
 
 
 async def delivered(fake: FakeDiscord, interaction: Interaction) -> Call:
@@ -85,7 +66,7 @@ async def test_a_hero_attachment_makes_its_subject_the_hero(
     fake.download_latency_s = 2.0
     photo = hero_photo()
     async with AsyncExitStack() as stack:
-        await start_bot(stack, fake, gemini, monkeypatch)
+        await start_on_gemini(stack, fake, gemini, monkeypatch)
         hero = fake.user_attachment(photo, "pip.jpg")
         options = {"theme": "a day at the seaside", "hero": hero, "scenes": 2}
         interaction = fake.send_command("story", options)
@@ -108,7 +89,7 @@ async def test_a_sequel_goes_on_with_the_same_look_and_voice(
     first: dict[str, Any] = {"theme": "a dragon", "scenes": 2, "style": "watercolor",
                              "aspect": "9:16", "voice": "Kore"}  # fmt: skip
     async with AsyncExitStack() as stack:
-        await start_bot(stack, fake, gemini, monkeypatch)
+        await start_on_gemini(stack, fake, gemini, monkeypatch)
         story = await delivered(fake, fake.send_command("story", first))
         before = len(gemini.requests)
         interaction = fake.send_command("sequel", {"next": "the dragon comes back", "scenes": 1})
@@ -137,14 +118,14 @@ async def test_a_sequel_after_a_restart_keeps_the_hero(
     ("what happens next") is drawn with the hero's character sheet, and the photo is neither
     fetched nor looked at again."""
     async with AsyncExitStack() as stack:
-        await start_bot(stack, fake, gemini, monkeypatch)
+        await start_on_gemini(stack, fake, gemini, monkeypatch)
         hero = fake.user_attachment(hero_photo(), "pip.jpg")
         options = {"theme": "Pip at the fair", "hero": hero, "scenes": 1}
         await delivered(fake, fake.send_command("story", options))
     sheet = scene_calls(gemini.requests)[0].inline_images[0]
     before = len(gemini.requests)
     async with AsyncExitStack() as stack:
-        await start_bot(stack, fake, gemini, monkeypatch, STORYBOT_SCENES="1")
+        await start_on_gemini(stack, fake, gemini, monkeypatch, STORYBOT_SCENES="1")
         final = await delivered(fake, fake.send_command("sequel"))
     assert final.json["content"].startswith("✅"), final.json["content"]
     later = gemini.requests[before:]
@@ -163,7 +144,7 @@ async def test_a_sequel_without_an_earlier_story_is_refused(
     """/sequel with no story of the user's in this channel gets the service's one line, to the
     user alone, saying to start one with /story; nothing is asked of Gemini."""
     async with AsyncExitStack() as stack:
-        await start_bot(stack, fake, gemini, monkeypatch)
+        await start_on_gemini(stack, fake, gemini, monkeypatch)
         text = await refusal(fake, fake.send_command("sequel", {"next": "more"}))
     assert text.startswith("⚠️ there is no earlier story of yours here to continue"), text
     assert "start one with /story" in text
@@ -193,7 +174,7 @@ async def test_a_bad_hero_picture_gets_one_line(
     download; an animated GIF and a 1×1 picture after it; one ephemeral line each, no job,
     nothing asked of Gemini."""
     async with AsyncExitStack() as stack:
-        await start_bot(stack, fake, gemini, monkeypatch)
+        await start_on_gemini(stack, fake, gemini, monkeypatch)
         hero = fake.user_attachment(data, filename, content_type=content_type)
         text = await refusal(fake, fake.send_command("story", {"theme": "a cat", "hero": hero}))
     assert text.startswith(says), text
@@ -207,7 +188,7 @@ async def test_the_limits_are_checked_before_the_photo_is_fetched(
     """A user the bot may not serve picks a hero photo: refused in one line, and the photo is
     never downloaded."""
     async with AsyncExitStack() as stack:
-        await start_bot(stack, fake, gemini, monkeypatch, STORYBOT_ALLOWED_IDS="1")
+        await start_on_gemini(stack, fake, gemini, monkeypatch, STORYBOT_ALLOWED_IDS="1")
         hero = fake.user_attachment(hero_photo(), "pip.jpg")
         text = await refusal(fake, fake.send_command("story", {"theme": "a cat", "hero": hero}))
     assert text.startswith("⚠️ This bot is private"), text
@@ -220,7 +201,7 @@ async def test_help_and_the_commands_offer_heroes_and_sequels(
     """/story has an optional `hero` attachment, /sequel its `next` text and the story options
     a sequel may change; /help says how both work, within Discord's 2000 characters."""
     async with AsyncExitStack() as stack:
-        await start_bot(stack, fake, gemini, monkeypatch)
+        await start_on_gemini(stack, fake, gemini, monkeypatch)
         interaction = fake.send_command("help")
         answer = await fake.wait_for("POST", f"{interaction.id}/{interaction.token}/callback")
     content = answer.json["data"]["content"]

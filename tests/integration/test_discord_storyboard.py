@@ -7,7 +7,6 @@ expires and says so."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from typing import Any
 
@@ -15,10 +14,9 @@ import pytest
 
 from bot import discord_uploads as uploads
 from bot.discord_storyboard_layout import Press, buttons, content, custom_id, parse, plan
-from core.bootstrap import StoryBot
 from core.models import JobId, JobStatus, StoryVideo
 from core.storyboard import BoardScene, Storyboard
-from tests.discord_bot import discord_settings, keep_endpoints, start_adapter
+from tests.discord_bot import keep_endpoints, start_on_gemini
 from tests.discord_server import CHANNEL_ID, OTHER_USER_ID, Call, FakeDiscord, Interaction
 from tests.discord_wire import check_components
 from tests.gemini_server import FakeGemini
@@ -31,27 +29,9 @@ KEY = "AIzaSy-discord-storyboard-key-0123"
 NEW_LINE = "The cat and the dog wave goodnight to the big round moon."
 
 
-@pytest.fixture
-async def gemini() -> AsyncIterator[FakeGemini]:
-    async with FakeGemini(api_key=KEY, image_scale=0.25) as server:
-        yield server
-
-
 @pytest.fixture(autouse=True)
 def restore_endpoints(monkeypatch: pytest.MonkeyPatch) -> None:
     keep_endpoints(monkeypatch)
-
-
-async def start_bot(
-    stack: AsyncExitStack,
-    fake: FakeDiscord,
-    gemini: FakeGemini,
-    monkeypatch: pytest.MonkeyPatch,
-    **extra: str,
-) -> StoryBot:
-    """The Discord adapter over the core with Gemini's providers on the fake."""
-    env = gemini.env() | {"STORYBOT_PROGRESS_INTERVAL_S": "0.5", **extra}
-    return await start_adapter(stack, discord_settings(fake, monkeypatch, **env))
 
 
 async def storyboard(fake: FakeDiscord, scenes: int) -> dict[str, Any]:
@@ -97,7 +77,7 @@ async def test_preview_redraw_edit_restart_render(
     it in the message. After a restart, Render on the old message narrates now and delivers the
     video, whose subtitles carry the edited line."""
     async with AsyncExitStack() as stack:
-        await start_bot(stack, fake, gemini, monkeypatch)
+        await start_on_gemini(stack, fake, gemini, monkeypatch)
         command = fake.send_command("story", {"theme": "a cat and a dog", "scenes": 3,
                                               "preview": True})  # fmt: skip
         message = await storyboard(fake, 3)
@@ -150,7 +130,7 @@ async def test_preview_redraw_edit_restart_render(
     assert gemini.calls("tts") == []
 
     async with AsyncExitStack() as stack:  # a restart while the storyboard waits
-        bot = await start_bot(stack, fake, gemini, monkeypatch)
+        bot = await start_on_gemini(stack, fake, gemini, monkeypatch)
         render = fake.press_button(f"sb:go:{job_id}", message_id=message["id"])
         assert (await answer(fake, render)).json["type"] == 4
         final = await fake.wait_for(
@@ -174,7 +154,7 @@ async def test_a_storyboard_left_waiting_expires(
 ) -> None:
     """Past STORYBOT_PREVIEW_TTL_H the storyboard message says it expired, its buttons gone."""
     async with AsyncExitStack() as stack:
-        await start_bot(stack, fake, gemini, monkeypatch, STORYBOT_PREVIEW_TTL_H="0.0003")
+        await start_on_gemini(stack, fake, gemini, monkeypatch, STORYBOT_PREVIEW_TTL_H="0.0003")
         fake.send_command("story", {"theme": "a fox", "scenes": 2, "preview": True})
         message = await storyboard(fake, 2)
         assert message["components"] != []

@@ -4,7 +4,6 @@ against FakeGemini's Veo paths (Vertex AI express mode)."""
 from __future__ import annotations
 
 import io
-from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -38,12 +37,7 @@ KEY = GEMINI_KEY
 
 
 FAKE = FakeDiscord
-
-
-@pytest.fixture
-async def gemini() -> AsyncIterator[FakeGemini]:
-    async with FakeGemini(api_key=KEY, image_scale=0.5) as server:
-        yield server
+GEMINI_IMAGE_SCALE = 0.5
 
 
 @pytest.fixture(autouse=True)

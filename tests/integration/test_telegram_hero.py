@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from pathlib import Path
 
@@ -25,7 +24,7 @@ from tests.hero_calls import (
     writer_calls,
 )
 from tests.pictures import hero_photo, plain_picture, same_picture
-from tests.telegram_bot import start_adapter, telegram_settings
+from tests.telegram_bot import start_on_gemini
 from tests.telegram_server import Call, FakeTelegram
 
 pytestmark = pytest.mark.slow
@@ -33,24 +32,6 @@ pytestmark = pytest.mark.slow
 FAKE = FakeTelegram
 KEY = "AIzaSy-telegram-hero-test-key-0123"
 CHAT = 4242
-
-
-@pytest.fixture
-async def gemini() -> AsyncIterator[FakeGemini]:
-    async with FakeGemini(api_key=KEY, image_scale=0.25) as server:
-        yield server
-
-
-async def start_bot(
-    stack: AsyncExitStack,
-    fake: FakeTelegram,
-    gemini: FakeGemini,
-    monkeypatch: pytest.MonkeyPatch,
-    **extra: str,
-) -> None:
-    """The Telegram adapter over the core with Gemini's providers on the fake."""
-    env = gemini.env() | {"STORYBOT_PROGRESS_INTERVAL_S": "0.5", **extra}
-    await start_adapter(stack, telegram_settings(fake, monkeypatch, **env))
 
 
 async def finished(fake: FakeTelegram, count: int = 1) -> list[Call]:
@@ -81,7 +62,7 @@ async def test_a_photo_captioned_story_makes_its_subject_the_hero(
     caplog.set_level(logging.DEBUG)
     photo = hero_photo()
     async with AsyncExitStack() as stack:
-        await start_bot(stack, fake, gemini, monkeypatch)
+        await start_on_gemini(stack, fake, gemini, monkeypatch)
         asked = fake.send_photo(photo, caption="/story scenes=2 a day at the seaside")
         (summary,) = await finished(fake)
         sent = await fake.wait_for("sendVideo")
@@ -105,7 +86,7 @@ async def test_a_reply_to_a_photo_and_a_picture_sent_as_a_file(
     starts nothing."""
     photo, drawing = hero_photo(), hero_photo((400, 400))
     async with AsyncExitStack() as stack:
-        await start_bot(
+        await start_on_gemini(
             stack, fake, gemini, monkeypatch, STORYBOT_USER_JOBS_IN_FLIGHT="3", STORYBOT_SCENES="1"
         )
         photo_id = fake.send_photo(photo)
@@ -130,7 +111,7 @@ async def test_a_sequel_goes_on_with_the_same_look_and_voice(
     told to the writer), drawn with the first story's reference picture, style and aspect, and
     narrated by its voice, although the user's defaults differ."""
     async with AsyncExitStack() as stack:
-        await start_bot(stack, fake, gemini, monkeypatch)
+        await start_on_gemini(stack, fake, gemini, monkeypatch)
         fake.send_command("/story scenes=2 style=watercolor aspect=9:16 voice=Kore a dragon")
         await finished(fake)
         first_title = fake.calls_to("sendVideo")[0].params["caption"]
@@ -161,13 +142,13 @@ async def test_a_sequel_after_a_restart_keeps_the_hero(
     ("what happens next") is drawn with the hero's character sheet; the photo is not needed
     again, and nobody looks at it again."""
     async with AsyncExitStack() as stack:
-        await start_bot(stack, fake, gemini, monkeypatch)
+        await start_on_gemini(stack, fake, gemini, monkeypatch)
         fake.send_photo(hero_photo(), caption="/story scenes=1 Pip at the fair")
         await finished(fake)
     sheet = scene_calls(gemini.requests)[0].inline_images[0]
     before = len(gemini.requests)
     async with AsyncExitStack() as stack:
-        await start_bot(stack, fake, gemini, monkeypatch, STORYBOT_SCENES="1")
+        await start_on_gemini(stack, fake, gemini, monkeypatch, STORYBOT_SCENES="1")
         fake.send_command("/sequel")
         last = (await finished(fake, count=2))[-1]
     assert last.params["text"].startswith("✅"), last.params["text"]
@@ -199,7 +180,7 @@ async def test_a_sequel_without_an_earlier_story_is_refused(
     """`/sequel` with no story of the user's in this chat, or with an option a sequel keeps,
     gets one line saying so (and how to start); nothing is asked of Gemini."""
     async with AsyncExitStack() as stack:
-        await start_bot(stack, fake, gemini, monkeypatch)
+        await start_on_gemini(stack, fake, gemini, monkeypatch)
         fake.send_command(command)
         answer = await fake.wait_for("sendMessage")
     text = answer.params["text"]
@@ -237,7 +218,7 @@ async def test_a_bad_hero_picture_gets_one_line(
     any download; an animated GIF and a 1×1 photo after it; one line each, no job, nothing
     asked of Gemini."""
     async with AsyncExitStack() as stack:
-        await start_bot(stack, fake, gemini, monkeypatch)
+        await start_on_gemini(stack, fake, gemini, monkeypatch)
         caption = "/story a day at the seaside"
         if name is None:
             fake.send_photo(data, caption=caption)
@@ -260,7 +241,7 @@ async def test_the_limits_are_checked_before_the_photo_is_fetched(
     """A user the bot may not serve sends a photo with `/story`: refused in one line, and the
     photo is never downloaded."""
     async with AsyncExitStack() as stack:
-        await start_bot(stack, fake, gemini, monkeypatch, STORYBOT_ALLOWED_IDS="1")
+        await start_on_gemini(stack, fake, gemini, monkeypatch, STORYBOT_ALLOWED_IDS="1")
         fake.send_photo(hero_photo(), caption="/story a day at the seaside")
         answer = await fake.wait_for("sendMessage")
     assert answer.params["text"].startswith("⚠️ This bot is private"), answer.params["text"]
@@ -273,7 +254,7 @@ async def test_help_and_the_command_list_mention_heroes_and_sequels(
     """/help says how a photo becomes the hero and what /sequel does; the command menu lists
     /sequel."""
     async with AsyncExitStack() as stack:
-        await start_bot(stack, fake, gemini, monkeypatch)
+        await start_on_gemini(stack, fake, gemini, monkeypatch)
         fake.send_command("/help")
         answer = await fake.wait_for("sendMessage")
     text = answer.params["text"]

@@ -7,7 +7,6 @@ video, narrated only now, with the edited line; a storyboard left waiting expire
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,11 +14,10 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from bot.telegram_storyboard_view import EXPIRED, NOT_YOURS, READY
-from core.bootstrap import StoryBot
 from core.models import JobId, StoryVideo
 from tests.gemini_server import FakeGemini
 from tests.storyboard_calls import check_redraw, check_storyboard, drawn
-from tests.telegram_bot import start_adapter, telegram_settings
+from tests.telegram_bot import start_on_gemini
 from tests.telegram_server import Call, FakeTelegram
 
 if TYPE_CHECKING:
@@ -32,24 +30,6 @@ KEY = "AIzaSy-telegram-storyboard-key-0123"
 GROUP = -100777  # a group: someone else can see (and press) the buttons
 OWNER, OTHER = 4242, 5151
 NEW_LINE = "The moon hums a lullaby and the cat falls asleep."
-
-
-@pytest.fixture
-async def gemini() -> AsyncIterator[FakeGemini]:
-    async with FakeGemini(api_key=KEY, image_scale=0.25) as server:
-        yield server
-
-
-async def start_bot(
-    stack: AsyncExitStack,
-    fake: FakeTelegram,
-    gemini: FakeGemini,
-    monkeypatch: pytest.MonkeyPatch,
-    **extra: str,
-) -> StoryBot:
-    """The Telegram adapter over the core with Gemini's providers on the fake."""
-    env = gemini.env() | {"STORYBOT_PROGRESS_INTERVAL_S": "0.5", **extra}
-    return await start_adapter(stack, telegram_settings(fake, monkeypatch, **env))
 
 
 def is_board(call: Call) -> bool:
@@ -95,7 +75,7 @@ async def test_a_storyboard_redrawn_edited_and_rendered_after_a_restart(
     the video replies to the request, the narration happens only now, with the new line; an
     old Redraw button pressed meanwhile gets a short alert."""
     async with AsyncExitStack() as stack:
-        await start_bot(stack, fake, gemini, monkeypatch)
+        await start_on_gemini(stack, fake, gemini, monkeypatch)
         asked = fake.send_command(
             "/story preview=on scenes=3 a cat and the moon", chat_id=GROUP, chat_type="group"
         )
@@ -146,7 +126,7 @@ async def test_a_storyboard_redrawn_edited_and_rendered_after_a_restart(
     assert len(fake.calls_to("sendMediaGroup")) == 1  # nothing sent twice
 
     async with AsyncExitStack() as stack:
-        bot = await start_bot(stack, fake, gemini, monkeypatch)
+        bot = await start_on_gemini(stack, fake, gemini, monkeypatch)
         old = buttons(fake, board_id)
         await press(fake, board_id, "▶️ Render")
         late = fake.press_button(chat_id=GROUP, message_id=board_id, data=old["🎲 Redraw 1"])
@@ -183,7 +163,7 @@ async def test_a_storyboard_left_waiting_expires(
     without buttons; with STORYBOT_PREVIEW_DEFAULT a plain `/story` shows a storyboard (one
     scene: a photo, not an album), and /help tells of preview=on."""
     async with AsyncExitStack() as stack:
-        await start_bot(
+        await start_on_gemini(
             stack, fake, gemini, monkeypatch,
             STORYBOT_PREVIEW_TTL_H="0.0003", STORYBOT_PREVIEW_DEFAULT="true",
         )  # fmt: skip

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import itertools
-from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from pathlib import Path
 
@@ -24,12 +23,6 @@ pytestmark = pytest.mark.slow
 FAKE = FakeTelegram
 KEY = "AIzaSy-telegram-video-test-key-012"
 INTERVAL = 0.5  # progress edits of one message at least this far apart
-
-
-@pytest.fixture
-async def gemini() -> AsyncIterator[FakeGemini]:
-    async with FakeGemini(api_key=KEY, image_scale=0.25) as server:
-        yield server
 
 
 async def start_bot(
